@@ -1,0 +1,7 @@
+//! ferrolink's pure-Rust core: everything hot lives here, nothing here knows about Python.
+//!
+//! - [`transport`]: the pooled HTTPS/1.1 client every REST-speaking service uses.
+//! - [`testca`]: the throwaway certificate authority the sandbox serves TLS with.
+
+pub mod testca;
+pub mod transport;
