@@ -3,5 +3,9 @@
 //! - [`transport`]: the pooled HTTPS/1.1 client every REST-speaking service uses.
 //! - [`testca`]: the throwaway certificate authority the sandbox serves TLS with.
 
+pub mod hexonet;
+pub mod idigi;
+pub mod jwt;
+pub mod mqtt;
 pub mod testca;
 pub mod transport;

@@ -15,6 +15,10 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
 mod errors;
+mod exp;
+mod hexonet;
+mod idigi;
+mod myqtthub;
 
 use errors::raise;
 
@@ -174,5 +178,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HttpClient>()?;
     m.add_function(wrap_pyfunction!(_bench_request_loop, m)?)?;
     m.add_function(wrap_pyfunction!(generate_test_ca, m)?)?;
+    exp::register(m)?;
+    hexonet::register(m)?;
+    idigi::register(m)?;
+    myqtthub::register(m)?;
     Ok(())
 }

@@ -1,0 +1,1 @@
+//! (reserved for the hexonet service codec; filled in by its issue)

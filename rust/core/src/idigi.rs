@@ -1,0 +1,1 @@
+//! (reserved for the idigi service codec; filled in by its issue)

@@ -1,0 +1,1 @@
+//! (reserved for the jwt service codec; filled in by its issue)

@@ -1,0 +1,1 @@
+//! (reserved for the mqtt service codec; filled in by its issue)
