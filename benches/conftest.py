@@ -41,7 +41,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     write = terminalreporter.write_line
     write("")
-    write("ferrolink speed-up per group (peer median / ferrolink median; >1 means ferrolink is faster)")
+    write("ferrolink speed-up per group (peer median / ferrolink median; >1: ferrolink is faster)")
     for group, peers in sorted(groups.items()):
         reference = peers.get("ferrolink")
         write(f"  [{group}]")

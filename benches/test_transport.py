@@ -23,7 +23,7 @@ from ferrolink.sandbox.tls import SandboxTLS
 
 BATCH = 200
 THREADS = 8
-BODY = (b'{"status":"ok","data":' + b'"' + b"x" * 218 + b'"}')
+BODY = b'{"status":"ok","data":' + b'"' + b"x" * 218 + b'"}'
 PAYLOAD = b'{"id":1,"op":"ping"}'
 assert len(BODY) == 243
 

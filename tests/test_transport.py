@@ -17,7 +17,9 @@ from ferrolink.sandbox.service import Environment
 from ferrolink.sandbox.tls import create_tls
 
 
-def test_trusted_generated_ca_works(client: Client, echo_sandbox: ferrolink.sandbox.Sandbox) -> None:
+def test_trusted_generated_ca_works(
+    client: Client, echo_sandbox: ferrolink.sandbox.Sandbox
+) -> None:
     reply = client.post(
         echo_sandbox.url("echo", "https") + "/echo",
         json={"a": 1},
@@ -33,7 +35,9 @@ def test_trusted_generated_ca_works(client: Client, echo_sandbox: ferrolink.sand
     assert reply.headers["X-REQUEST-ID"] == "abc"
 
 
-def test_every_method_and_body_kind(client: Client, echo_sandbox: ferrolink.sandbox.Sandbox) -> None:
+def test_every_method_and_body_kind(
+    client: Client, echo_sandbox: ferrolink.sandbox.Sandbox
+) -> None:
     url = echo_sandbox.url("echo", "https") + "/echo"
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         assert client.request(method, url).json()["method"] == method

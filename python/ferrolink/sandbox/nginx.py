@@ -37,7 +37,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float = 10.0, process: Optional[subprocess.Popen[bytes]] = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 10.0, process: Optional[subprocess.Popen[bytes]] = None
+) -> None:
     """Block until 127.0.0.1:``port`` accepts a connection (or fail clearly)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
