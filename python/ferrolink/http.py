@@ -185,6 +185,8 @@ class Client:
         status, reason, raw_headers, data = self.native.request(
             method, url, header_list, payload, _seconds("timeout", timeout)
         )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
         return Response(status, reason, raw_headers, data, url)
 
     def get(self, url: str, **kwargs: Any) -> Response:
