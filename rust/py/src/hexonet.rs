@@ -97,9 +97,9 @@ fn hexonet_post_data(
     let block = if command.is_instance_of::<PyString>() {
         command.extract::<PyBackedStr>()?.to_string()
     } else {
-        let pairs: Vec<(PyBackedStr, PyBackedStr)> = command.extract().map_err(|_| {
-            PyTypeError::new_err("command must be a str or a list of (str, str) pairs")
-        })?;
+        // Extraction errors pass through unchanged: a lone surrogate must stay a
+        // UnicodeEncodeError the caller can name, not become a TypeError.
+        let pairs: Vec<(PyBackedStr, PyBackedStr)> = command.extract()?;
         hexonet::command_block(&pairs)
     };
     Ok(hexonet::post_data(&conn, &block, secured))
