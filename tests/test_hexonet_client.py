@@ -16,7 +16,9 @@ from ferrolink.sandbox.hexonet import HexonetService
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[ferrolink.sandbox.Sandbox]:
-    with ferrolink.sandbox.start(["hexonet"], options={"hexonet": {"portfolio_size": 2500}}) as running:
+    with ferrolink.sandbox.start(
+        ["hexonet"], options={"hexonet": {"portfolio_size": 2500}}
+    ) as running:
         yield running
 
 
@@ -44,7 +46,10 @@ def test_status_account(cl: APIClient, emulator: HexonetService) -> None:
     record = r.getRecord(0)
     assert record is not None and record.getDataByKey("CURRENCY") == "USD"
     sent = emulator.requests[-1]
-    assert sent["body"] == b"s_entity=54cd&s_login=test.user&s_pw=test.passw0rd&s_command=COMMAND%3DStatusAccount"
+    assert (
+        sent["body"]
+        == b"s_entity=54cd&s_login=test.user&s_pw=test.passw0rd&s_command=COMMAND%3DStatusAccount"
+    )
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     assert headers["content-type"] == "application/x-www-form-urlencoded"
     assert headers["accept-encoding"] == "identity"
@@ -52,7 +57,9 @@ def test_status_account(cl: APIClient, emulator: HexonetService) -> None:
     assert headers.get("connection", "keep-alive").lower() != "close"
 
 
-def test_login_logout_and_session_reuse(cl: APIClient, sb: ferrolink.sandbox.Sandbox, url: str) -> None:
+def test_login_logout_and_session_reuse(
+    cl: APIClient, sb: ferrolink.sandbox.Sandbox, url: str
+) -> None:
     r = cl.loginExtended({"TIMEOUT": 120})
     session = cl.getSession()
     assert r.isSuccess() and session
@@ -80,19 +87,29 @@ def test_authentication_variants(sb: ferrolink.sandbox.Sandbox, url: str) -> Non
     assert status(lambda c: c.setCredentials("otp.user", "otp.passw0rd")).getDescription() == (
         "Authentication failed; OTP"
     )
-    assert status(lambda c: c.setCredentials("otp.user", "otp.passw0rd").setOTP("123456")).isSuccess()
+    assert status(
+        lambda c: c.setCredentials("otp.user", "otp.passw0rd").setOTP("123456")
+    ).isSuccess()
     assert status(lambda c: c.setCredentials("ipfilter.user", "ipfilter.passw0rd")).getCode() == 530
     assert status(
-        lambda c: c.setCredentials("ipfilter.user", "ipfilter.passw0rd").setRemoteIPAddress("10.10.10.10")
+        lambda c: c.setCredentials("ipfilter.user", "ipfilter.passw0rd").setRemoteIPAddress(
+            "10.10.10.10"
+        )
     ).isSuccess()
-    assert status(lambda c: c.useOTESystem().setURL(url).setCredentials("test.user", "test.passw0rd")).isSuccess()
+    assert status(
+        lambda c: c.useOTESystem().setURL(url).setCredentials("test.user", "test.passw0rd")
+    ).isSuccess()
     otp = APIClient(ca_file=sb.ca_file).setURL(url).setCredentials("otp.user", "otp.passw0rd")
     assert otp.login("123456").isSuccess()
     assert otp.request({"COMMAND": "StatusAccount"}).isSuccess()
 
 
 def test_role_and_user_view(sb: ferrolink.sandbox.Sandbox, url: str, cl: APIClient) -> None:
-    role = APIClient(ca_file=sb.ca_file).setURL(url).setRoleCredentials("test.user", "readonly", "role.passw0rd")
+    role = (
+        APIClient(ca_file=sb.ca_file)
+        .setURL(url)
+        .setRoleCredentials("test.user", "readonly", "role.passw0rd")
+    )
     assert role.request({"COMMAND": "QueryDomainList", "LIMIT": 1}).isSuccess()
     denied = role.request({"COMMAND": "AddDomain", "DOMAIN": "new-one.com"})
     assert denied.getCode() == 531
@@ -107,25 +124,44 @@ def test_domain_lifecycle_and_error_codes(cl: APIClient) -> None:
     assert cl.request({"COMMAND": "NoSuchCommand"}).getCode() == 500
     assert cl.request({"COMMAND": "AddDomain"}).getCode() == 504
     assert cl.request({"COMMAND": "AddDomain", "DOMAIN": "bad_name.com"}).getCode() == 541
-    added = cl.request({"COMMAND": "AddDomain", "DOMAIN": "ferrolink-test.com", "PERIOD": 2,
-                        "NAMESERVER": ["ns1.a.net", "ns2.a.net"]})
+    added = cl.request(
+        {
+            "COMMAND": "AddDomain",
+            "DOMAIN": "ferrolink-test.com",
+            "PERIOD": 2,
+            "NAMESERVER": ["ns1.a.net", "ns2.a.net"],
+        }
+    )
     assert added.isSuccess()
     assert cl.request({"COMMAND": "AddDomain", "DOMAIN": "ferrolink-test.com"}).getCode() == 540
     assert cl.request({"COMMAND": "AddDomain", "DOMAIN": "google.com"}).getCode() == 549
     status = cl.request({"COMMAND": "StatusDomain", "DOMAIN": "ferrolink-test.com"})
     nameservers = status.getColumn("NAMESERVER")
     assert nameservers is not None and nameservers.getData() == ["ns1.a.net", "ns2.a.net"]
-    assert cl.request({"COMMAND": "ModifyDomain", "DOMAIN": "ferrolink-test.com", "RENEWALMODE": "AUTORENEW"}).isSuccess()
-    assert cl.request({"COMMAND": "ModifyDomain", "DOMAIN": "ferrolink-test.com", "RENEWALMODE": "x"}).getCode() == 541
+    assert cl.request(
+        {"COMMAND": "ModifyDomain", "DOMAIN": "ferrolink-test.com", "RENEWALMODE": "AUTORENEW"}
+    ).isSuccess()
+    assert (
+        cl.request(
+            {"COMMAND": "ModifyDomain", "DOMAIN": "ferrolink-test.com", "RENEWALMODE": "x"}
+        ).getCode()
+        == 541
+    )
     assert cl.request({"COMMAND": "RenewDomain", "DOMAIN": "ferrolink-test.com"}).isSuccess()
     assert cl.request({"COMMAND": "DeleteDomain", "DOMAIN": "ferrolink-test.com"}).isSuccess()
     assert cl.request({"COMMAND": "StatusDomain", "DOMAIN": "ferrolink-test.com"}).getCode() == 545
 
 
 def test_check_domains(cl: APIClient) -> None:
-    r = cl.request({"COMMAND": "CheckDomains", "DOMAIN": ["free-name.com", "premium-name.com", "google.com"]})
+    r = cl.request(
+        {"COMMAND": "CheckDomains", "DOMAIN": ["free-name.com", "premium-name.com", "google.com"]}
+    )
     checks = [rec.getDataByKey("DOMAINCHECK") for rec in r.getRecords()]
-    assert checks == ["210 Domain name available", "211 Premium Domain name available", "211 Domain name not available"]
+    assert checks == [
+        "210 Domain name available",
+        "211 Premium Domain name available",
+        "211 Domain name not available",
+    ]
     assert r.getColumnIndex("PRICE", 1) == "1999.00" and r.getColumnIndex("CLASS", 0) == ""
     assert cl.request({"COMMAND": "CheckDomain", "DOMAIN": "free-name.com"}).getCode() == 210
 
@@ -133,12 +169,31 @@ def test_check_domains(cl: APIClient) -> None:
 def test_contacts(cl: APIClient) -> None:
     missing = cl.request({"COMMAND": "AddContact", "FIRSTNAME": "Ada"})
     assert missing.getCode() == 504
-    bad = cl.request({"COMMAND": "AddContact", "FIRSTNAME": "Ada", "LASTNAME": "L", "EMAIL": "x", "COUNTRY": "DE"})
+    bad = cl.request(
+        {
+            "COMMAND": "AddContact",
+            "FIRSTNAME": "Ada",
+            "LASTNAME": "L",
+            "EMAIL": "x",
+            "COUNTRY": "DE",
+        }
+    )
     assert bad.getCode() == 541
-    added = cl.request({"COMMAND": "AddContact", "FIRSTNAME": "Ada", "LASTNAME": "L", "EMAIL": "a@b.de", "COUNTRY": "DE"})
+    added = cl.request(
+        {
+            "COMMAND": "AddContact",
+            "FIRSTNAME": "Ada",
+            "LASTNAME": "L",
+            "EMAIL": "a@b.de",
+            "COUNTRY": "DE",
+        }
+    )
     contact = added.getColumnIndex("CONTACT", 0)
     assert contact
-    assert cl.request({"COMMAND": "StatusContact", "CONTACT": contact}).getColumnIndex("EMAIL", 0) == "a@b.de"
+    assert (
+        cl.request({"COMMAND": "StatusContact", "CONTACT": contact}).getColumnIndex("EMAIL", 0)
+        == "a@b.de"
+    )
     assert cl.request({"COMMAND": "StatusContact", "CONTACT": "P-NOPE"}).getCode() == 545
     assert cl.request({"COMMAND": "QueryContactList"}).getColumnIndex("CONTACT", 0) == contact
 
@@ -148,7 +203,10 @@ def test_paging_next_and_all(cl: APIClient, emulator: HexonetService) -> None:
     assert r.getPagination()["CURRENTPAGE"] == 2
     nxt = cl.requestNextResponsePage(r)
     assert nxt is not None
-    assert emulator.requests[-1]["command"]["FIRST"] == "4" and emulator.requests[-1]["command"]["LIMIT"] == "2"
+    assert (
+        emulator.requests[-1]["command"]["FIRST"] == "4"
+        and emulator.requests[-1]["command"]["LIMIT"] == "2"
+    )
     assert r.getCommand() == {"COMMAND": "QueryDomainList", "FIRST": 4, "LIMIT": 2}
     last = cl.request({"COMMAND": "QueryDomainList", "FIRST": 2498, "LIMIT": 2})
     assert cl.requestNextResponsePage(last) is None
@@ -193,7 +251,9 @@ def test_error_page_ends_request_all(cl: APIClient, emulator: HexonetService) ->
         ("code:425", 425, 200),
     ],
 )
-def test_faults(cl: APIClient, emulator: HexonetService, fault: str, code: int, status: int) -> None:
+def test_faults(
+    cl: APIClient, emulator: HexonetService, fault: str, code: int, status: int
+) -> None:
     emulator.inject(fault)
     r = cl.request({"COMMAND": "StatusAccount"})
     assert (r.getCode(), r.getHTTPStatus()) == (code, status)
@@ -202,7 +262,9 @@ def test_faults(cl: APIClient, emulator: HexonetService, fault: str, code: int, 
         assert r.getError()
 
 
-def test_transport_faults(cl: APIClient, emulator: HexonetService, sb: ferrolink.sandbox.Sandbox) -> None:
+def test_transport_faults(
+    cl: APIClient, emulator: HexonetService, sb: ferrolink.sandbox.Sandbox
+) -> None:
     emulator.faults.truncate_next = 1
     r = cl.request({"COMMAND": "StatusAccount"})
     assert r.getCode() == 421 and r.getError() and r.getHTTPStatus() is None
@@ -223,7 +285,15 @@ def test_transport_faults(cl: APIClient, emulator: HexonetService, sb: ferrolink
 
 
 def test_real_api_braces_survive(cl: APIClient, emulator: HexonetService) -> None:
-    cl.request({"COMMAND": "AddContact", "FIRSTNAME": "ok {FOO} bar", "LASTNAME": "L", "EMAIL": "a@b.de", "COUNTRY": "DE"})
+    cl.request(
+        {
+            "COMMAND": "AddContact",
+            "FIRSTNAME": "ok {FOO} bar",
+            "LASTNAME": "L",
+            "EMAIL": "a@b.de",
+            "COUNTRY": "DE",
+        }
+    )
     contact = emulator.requests[-1]
     assert contact["command"]["FIRSTNAME"] == "ok {FOO} bar"
     r = cl.request({"COMMAND": "StatusContact", "CONTACT": "P-000001"})
@@ -242,7 +312,10 @@ def test_idn_is_one_round_trip(cl: APIClient, emulator: HexonetService) -> None:
     assert emulator.requests[-2]["command"] == {"COMMAND": "ConvertIDN", "DOMAIN0": "äöütest.com"}
     assert emulator.requests[-1]["command"]["DOMAIN0"] == "xn--test-koa2iub.com"
     conv = cl.request({"COMMAND": "ConvertIDN", "DOMAIN": ["dömäin.example"]})
-    assert (conv.getColumnIndex("ACE", 0), conv.getColumnIndex("IDN", 0)) == ("xn--dmin-moa0i.example", "dömäin.example")
+    assert (conv.getColumnIndex("ACE", 0), conv.getColumnIndex("IDN", 0)) == (
+        "xn--dmin-moa0i.example",
+        "dömäin.example",
+    )
 
 
 def test_debug_logging_is_masked(cl: APIClient, capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,7 +347,9 @@ def test_referer_and_string_command(cl: APIClient, emulator: HexonetService) -> 
     assert headers["referer"] == "https://reseller.example/panel"
 
 
-def test_response_formats(sb: ferrolink.sandbox.Sandbox, emulator: HexonetService, cl: APIClient) -> None:
+def test_response_formats(
+    sb: ferrolink.sandbox.Sandbox, emulator: HexonetService, cl: APIClient
+) -> None:
     for option in ("compact", "crlf", "lower_keys"):
         setattr(emulator, option, True)
     try:

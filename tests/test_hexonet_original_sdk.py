@@ -20,14 +20,18 @@ from ferrolink.hexonet import responseparser
 from ferrolink.hexonet.apiclient import APIClient as FerroClient
 from ferrolink.hexonet.response import Response as FerroResponse
 
-original = pytest.importorskip("hexonet.apiconnector.apiclient", reason="pip install --no-deps hexonet.apiconnector==4.0.2")
+original = pytest.importorskip(
+    "hexonet.apiconnector.apiclient", reason="pip install --no-deps hexonet.apiconnector==4.0.2"
+)
 from hexonet.apiconnector import responseparser as original_parser  # noqa: E402
 from hexonet.apiconnector.response import Response as OriginalResponse  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[ferrolink.sandbox.Sandbox]:
-    with ferrolink.sandbox.start(["hexonet"], options={"hexonet": {"portfolio_size": 300}}) as running:
+    with ferrolink.sandbox.start(
+        ["hexonet"], options={"hexonet": {"portfolio_size": 300}}
+    ) as running:
         yield running
 
 
@@ -66,7 +70,9 @@ def test_original_sdk_against_sandbox(
     assert "ConvertIDN" in commands
 
 
-def test_same_bodies_as_the_original(sb: ferrolink.sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_bodies_as_the_original(
+    sb: ferrolink.sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", sb.ca_file)
     url = sb.url("hexonet", "https") + "/api/call.cgi"
     service = sb.service("hexonet")
@@ -74,10 +80,19 @@ def test_same_bodies_as_the_original(sb: ferrolink.sandbox.Sandbox, monkeypatch:
         {"COMMAND": "StatusAccount"},
         {"command": "QueryDomainList", "limit": 5, "first": 0, "wide": 1, "orderby": None},
         {"COMMAND": "CheckDomains", "DOMAIN": ["a.com", "b.net"], "X": "v/s+r !*'()&=ä\r\n"},
-        {"COMMAND": "AddContact", "FIRSTNAME": "A", "LASTNAME": "B", "EMAIL": "a@b.de", "COUNTRY": "DE"},
+        {
+            "COMMAND": "AddContact",
+            "FIRSTNAME": "A",
+            "LASTNAME": "B",
+            "EMAIL": "a@b.de",
+            "COUNTRY": "DE",
+        },
     ]
     bodies = {}
-    for name, factory in (("original", original.APIClient), ("ferrolink", lambda: FerroClient(ca_file=sb.ca_file))):
+    for name, factory in (
+        ("original", original.APIClient),
+        ("ferrolink", lambda: FerroClient(ca_file=sb.ca_file)),
+    ):
         cl = factory()
         cl.setURL(url)
         cl.setCredentials("test.user", "test.passw0rd")
@@ -88,8 +103,10 @@ def test_same_bodies_as_the_original(sb: ferrolink.sandbox.Sandbox, monkeypatch:
         for cmd in commands:
             r = cl.request(dict(cmd))
             plain.append((r.getCode(), r.getListHash()))
-        sent = [(r["body"], {k.lower(): v for k, v in r["headers"].items()}["user-agent"])
-                for r in service.requests]  # type: ignore[attr-defined]
+        sent = [
+            (r["body"], {k.lower(): v for k, v in r["headers"].items()}["user-agent"])
+            for r in service.requests
+        ]  # type: ignore[attr-defined]
         bodies[name] = (sent, [(c, h["LIST"], h["meta"]["columns"]) for c, h in plain])
     assert bodies["ferrolink"][0] == bodies["original"][0]
     assert bodies["ferrolink"][1][:2] == bodies["original"][1][:2]
@@ -111,10 +128,25 @@ RESPONSES = [
 
 @pytest.mark.parametrize("raw", RESPONSES)
 def test_accessors_match_the_original(raw: str) -> None:
-    ours, theirs = FerroResponse(raw, {"COMMAND": "X", "PASSWORD": "p"}), OriginalResponse(raw, {"COMMAND": "X", "PASSWORD": "p"})
-    for method in ("getCode", "getDescription", "getPlain", "getHash", "getColumnKeys", "getRecordsCount",
-                   "getPagination", "getListHash", "getCommandPlain", "isSuccess", "hasNextPage",
-                   "hasPreviousPage", "getCommand"):
+    ours, theirs = (
+        FerroResponse(raw, {"COMMAND": "X", "PASSWORD": "p"}),
+        OriginalResponse(raw, {"COMMAND": "X", "PASSWORD": "p"}),
+    )
+    for method in (
+        "getCode",
+        "getDescription",
+        "getPlain",
+        "getHash",
+        "getColumnKeys",
+        "getRecordsCount",
+        "getPagination",
+        "getListHash",
+        "getCommandPlain",
+        "isSuccess",
+        "hasNextPage",
+        "hasPreviousPage",
+        "getCommand",
+    ):
         assert getattr(ours, method)() == getattr(theirs, method)(), method
 
 
@@ -134,7 +166,15 @@ def test_parse_matches_the_original(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.from_regex(r"[A-Z]{1,6}[0-9]?", fullmatch=True), st.text(max_size=10), max_size=5))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Z]{1,6}[0-9]?", fullmatch=True), st.text(max_size=10), max_size=5
+    )
+)
 def test_serialize_matches_the_original(properties: dict[str, str]) -> None:
-    h: dict[str, Any] = {"CODE": "200", "DESCRIPTION": "ok", "PROPERTY": {k: [v] for k, v in properties.items()}}
+    h: dict[str, Any] = {
+        "CODE": "200",
+        "DESCRIPTION": "ok",
+        "PROPERTY": {k: [v] for k, v in properties.items()},
+    }
     assert responseparser.serialize(h) == original_parser.serialize(h)

@@ -74,7 +74,9 @@ def test_property_rules() -> None:
 
 
 def test_duplicates_crlf_and_order() -> None:
-    parsed = responseparser.parse("CODE=1\r\nX=a\r\nCODE=2\r\r\nPROPERTY[A][0]=1\r\nPROPERTY[A][0]=1")
+    parsed = responseparser.parse(
+        "CODE=1\r\nX=a\r\nCODE=2\r\r\nPROPERTY[A][0]=1\r\nPROPERTY[A][0]=1"
+    )
     assert list(parsed) == ["CODE", "X", "PROPERTY"]
     assert parsed["CODE"] == "2\r"
     assert parsed["PROPERTY"]["A"] == ["1", "1"]
@@ -135,7 +137,12 @@ def test_response_template_rejects_dict() -> None:
 
 def test_code_classes_and_numbers() -> None:
     rt = ResponseTemplate("CODE=421\nDESCRIPTION=x\nQUEUETIME=0.5\nRUNTIME=1.25\nPENDING=1")
-    assert (rt.isSuccess(), rt.isTmpError(), rt.isError(), rt.isPending()) == (False, True, False, True)
+    assert (rt.isSuccess(), rt.isTmpError(), rt.isError(), rt.isPending()) == (
+        False,
+        True,
+        False,
+        True,
+    )
     assert (rt.getQueuetime(), rt.getRuntime()) == (0.5, 1.25)
     assert ResponseTemplate("CODE=200\nDESCRIPTION=x").getRuntime() == 0.0
     odd = ResponseTemplate("CODE=abc\nDESCRIPTION=x")
@@ -171,7 +178,9 @@ def test_template_manager_defaults_and_reset() -> None:
     # The original's singleton semantics: a new handle resets custom templates.
     assert ResponseTemplateManager.getInstance() is rtm
     assert not rtm.hasTemplate("custom")
-    assert rtm.generateTemplate("200", "ok") == "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nEOF\r\n"
+    assert (
+        rtm.generateTemplate("200", "ok") == "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nEOF\r\n"
+    )
 
 
 # -- bad input ---------------------------------------------------------------------------
@@ -201,7 +210,9 @@ def test_hundred_thousand_properties() -> None:
     assert r.getRecordsCount() == 1
     record = r.getRecord(0)
     assert record is not None and record.getDataByKey("P99999") == "99999"
-    many = Response("CODE=200\nDESCRIPTION=ok\n" + "".join(f"PROPERTY[D][{i}]=v{i}\n" for i in range(100_000)))
+    many = Response(
+        "CODE=200\nDESCRIPTION=ok\n" + "".join(f"PROPERTY[D][{i}]=v{i}\n" for i in range(100_000))
+    )
     assert many.getRecordsCount() == 100_000
     assert many.getRecords()[-1].getData() == {"D": "v99999"}
 
@@ -238,7 +249,9 @@ NAME = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", min_size=1, max
     description=VALUE,
     properties=st.dictionaries(NAME, st.lists(VALUE, min_size=1, max_size=4), max_size=5),
 )
-def test_serialize_parse_round_trip(code: str, description: str, properties: dict[str, list[str]]) -> None:
+def test_serialize_parse_round_trip(
+    code: str, description: str, properties: dict[str, list[str]]
+) -> None:
     h: dict[str, object] = {"CODE": code, "DESCRIPTION": description}
     if properties:
         h["PROPERTY"] = properties

@@ -113,12 +113,16 @@ SERVERS: dict[str, tuple[str, Callable[[Path, int, str, str], list[str]]]] = {
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[ferrolink.sandbox.Sandbox]:
-    with ferrolink.sandbox.start(["hexonet"], options={"hexonet": {"portfolio_size": 250}}) as running:
+    with ferrolink.sandbox.start(
+        ["hexonet"], options={"hexonet": {"portfolio_size": 250}}
+    ) as running:
         yield running
 
 
 @pytest.fixture(params=list(SERVERS))
-def proxy_url(request: pytest.FixtureRequest, sb: ferrolink.sandbox.Sandbox, tmp_path: Path) -> Iterator[str]:
+def proxy_url(
+    request: pytest.FixtureRequest, sb: ferrolink.sandbox.Sandbox, tmp_path: Path
+) -> Iterator[str]:
     binary, configure = SERVERS[request.param]
     if not os.path.exists(binary):
         pytest.fail(f"{request.param} is not installed (apt-get install {request.param})")
@@ -129,7 +133,9 @@ def proxy_url(request: pytest.FixtureRequest, sb: ferrolink.sandbox.Sandbox, tmp
     port = free_port()
     upstream = sb.url("hexonet", "https") + "/api/call.cgi"
     command = configure(tmp_path, port, upstream, str(ca_copy))
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         wait_for_port(port, proc, tmp_path / "error.log")
         yield f"http://127.0.0.1:{port}/api/call.cgi"
@@ -142,7 +148,9 @@ def proxy_url(request: pytest.FixtureRequest, sb: ferrolink.sandbox.Sandbox, tmp
             proc.wait()
 
 
-def test_high_performance_setup_through_a_local_proxy(proxy_url: str, sb: ferrolink.sandbox.Sandbox) -> None:
+def test_high_performance_setup_through_a_local_proxy(
+    proxy_url: str, sb: ferrolink.sandbox.Sandbox
+) -> None:
     service = sb.service("hexonet")
     service.reset()  # type: ignore[attr-defined]
     cl = APIClient().useOTESystem()

@@ -104,7 +104,11 @@ def test_ragged_columns_and_column_access() -> None:
     column = r.getColumn("A")
     assert column is not None
     assert (column.getKey(), column.getData(), column.length) == ("A", ["1", "2"], 2)
-    assert (column.getDataByIndex(1), column.getDataByIndex(2), column.getDataByIndex(-1)) == ("2", None, None)
+    assert (column.getDataByIndex(1), column.getDataByIndex(2), column.getDataByIndex(-1)) == (
+        "2",
+        None,
+        None,
+    )
     assert column.hasDataIndex(0) and not column.hasDataIndex(2)
     assert r.getColumn("NOPE") is None
     assert r.getColumnIndex("B", 0) == "x" and r.getColumnIndex("B", 1) is None
@@ -116,7 +120,9 @@ def test_ragged_columns_and_column_access() -> None:
 
 
 def test_record_cursor() -> None:
-    r = Response("CODE=200\nDESCRIPTION=ok\n" + "".join(f"PROPERTY[D][{i}]=d{i}\n" for i in range(3)))
+    r = Response(
+        "CODE=200\nDESCRIPTION=ok\n" + "".join(f"PROPERTY[D][{i}]=d{i}\n" for i in range(3))
+    )
 
     def data(rec: Any) -> Optional[str]:
         return None if rec is None else rec.getDataByKey("D")
@@ -140,7 +146,9 @@ def test_add_column_and_record() -> None:
 def test_placeholders_and_password_masking() -> None:
     cmd = {"COMMAND": "CheckAuthentication", "PASSWORD": "secret", "NEWPASSWORD": "n"}
     r = Response("", cmd, {"CONNECTION_URL": "https://x/api"})
-    assert r.getDescription() == "Empty API response. Probably unreachable API end point https://x/api"
+    assert (
+        r.getDescription() == "Empty API response. Probably unreachable API end point https://x/api"
+    )
     assert cmd["PASSWORD"] == "***"  # the caller's dict, as in the original
     assert r.getCommand() is cmd
     plain = r.getCommandPlain()

@@ -37,20 +37,35 @@ def test_constants_and_defaults() -> None:
 @pytest.mark.parametrize(
     ("setup", "body"),
     [
-        (lambda c: c.setCredentials("myaccountid", "mypassword"),
-         "s_entity=54cd&s_login=myaccountid&s_pw=mypassword&" + CMD),
-        (lambda c: c.setRoleCredentials("myaccountid", "myroleid", "mypassword"),
-         "s_entity=54cd&s_login=myaccountid%21myroleid&s_pw=mypassword&" + CMD),
-        (lambda c: c.setRoleCredentials("myaccountid", "", "mypassword"),
-         "s_entity=54cd&s_login=myaccountid&s_pw=mypassword&" + CMD),
+        (
+            lambda c: c.setCredentials("myaccountid", "mypassword"),
+            "s_entity=54cd&s_login=myaccountid&s_pw=mypassword&" + CMD,
+        ),
+        (
+            lambda c: c.setRoleCredentials("myaccountid", "myroleid", "mypassword"),
+            "s_entity=54cd&s_login=myaccountid%21myroleid&s_pw=mypassword&" + CMD,
+        ),
+        (
+            lambda c: c.setRoleCredentials("myaccountid", "", "mypassword"),
+            "s_entity=54cd&s_login=myaccountid&s_pw=mypassword&" + CMD,
+        ),
         (lambda c: c.setOTP("12345678"), "s_entity=54cd&s_otp=12345678&" + CMD),
-        (lambda c: c.setCredentials("a", "b").setSession("12345678"), "s_entity=54cd&s_session=12345678&" + CMD),
-        (lambda c: c.setRemoteIPAddress("10.10.10.10"), "s_entity=54cd&s_remoteaddr=10.10.10.10&" + CMD),
+        (
+            lambda c: c.setCredentials("a", "b").setSession("12345678"),
+            "s_entity=54cd&s_session=12345678&" + CMD,
+        ),
+        (
+            lambda c: c.setRemoteIPAddress("10.10.10.10"),
+            "s_entity=54cd&s_remoteaddr=10.10.10.10&" + CMD,
+        ),
         (lambda c: c.setUserView("sub").resetUserView(), "s_entity=54cd&" + CMD),
         (lambda c: c.setUserView("sub"), "s_entity=54cd&s_user=sub&" + CMD),
         (lambda c: c.useOTESystem(), "s_entity=1234&" + CMD),
         (lambda c: c.setCredentials("", ""), "s_entity=54cd&" + CMD),
-        (lambda c: c.setCredentials("u/s+r", "p w"), "s_entity=54cd&s_login=u/s%2Br&s_pw=p%20w&" + CMD),
+        (
+            lambda c: c.setCredentials("u/s+r", "p w"),
+            "s_entity=54cd&s_login=u/s%2Br&s_pw=p%20w&" + CMD,
+        ),
     ],
 )
 def test_connection_fields(setup: object, body: str) -> None:
@@ -68,7 +83,10 @@ def test_command_vectors() -> None:
     assert cl.getPOSTData({"COMMAND": "ModifyDomain", "AUTH": "gwrgwqg%&\\44t3*"}) == (
         "s_entity=54cd&s_command=AUTH%3Dgwrgwqg%25%26%5C44t3%2A%0ACOMMAND%3DModifyDomain"
     )
-    assert cl.getPOSTData({"COMMAND": "X", "V": ["a"]}) == "s_entity=54cd&s_command=COMMAND%3DX%0AV%3D%5B%27a%27%5D"
+    assert (
+        cl.getPOSTData({"COMMAND": "X", "V": ["a"]})
+        == "s_entity=54cd&s_command=COMMAND%3DX%0AV%3D%5B%27a%27%5D"
+    )
     assert cl.getPOSTData({"COMMAND": "X", "E": "", "N": "a\r\nb"}) == (
         "s_entity=54cd&s_command=COMMAND%3DX%0AE%3D%0AN%3Dab"
     )
@@ -88,10 +106,27 @@ def test_masked_body() -> None:
 
 
 def test_flatten() -> None:
-    flat = _flatten({"command": "X", "Domain": ["a.com", None, 3], "auth": None, "n": 60, "b": True,
-                     "t": (1, 2), "x": "a\r\nb"})
-    assert flat == {"COMMAND": "X", "DOMAIN0": "a.com", "DOMAIN1": "None", "DOMAIN2": "3", "N": "60",
-                    "B": "True", "T": "(1, 2)", "X": "ab"}
+    flat = _flatten(
+        {
+            "command": "X",
+            "Domain": ["a.com", None, 3],
+            "auth": None,
+            "n": 60,
+            "b": True,
+            "t": (1, 2),
+            "x": "a\r\nb",
+        }
+    )
+    assert flat == {
+        "COMMAND": "X",
+        "DOMAIN0": "a.com",
+        "DOMAIN1": "None",
+        "DOMAIN2": "3",
+        "N": "60",
+        "B": "True",
+        "T": "(1, 2)",
+        "X": "ab",
+    }
     assert _flatten({"a": "1", "A": "2"}) == {"A": "2"}
 
 
@@ -135,7 +170,10 @@ def test_user_agent_formats() -> None:
     assert cl.getUserAgent() == (
         f"WHMCS ({system}; {arch}; rv:7.7.0) reg/2.6.2 ssl/7.2.2 dc/8.2.2 python-sdk/4.0.2 python/{py}"
     )
-    assert cl.setUserAgent("X", "1").getUserAgent() == f"X ({system}; {arch}; rv:1) python-sdk/4.0.2 python/{py}"
+    assert (
+        cl.setUserAgent("X", "1").getUserAgent()
+        == f"X ({system}; {arch}; rv:1) python-sdk/4.0.2 python/{py}"
+    )
 
 
 def test_setters_chain_and_proxy_referer() -> None:
@@ -180,9 +218,13 @@ def test_quote_matches_urllib(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9]{0,6}", fullmatch=True),
-                       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
-                       max_size=6))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Z][A-Z0-9]{0,6}", fullmatch=True),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+        max_size=6,
+    )
+)
 def test_command_block_matches_the_original_rule(cmd: dict[str, str]) -> None:
     lines = [k + "=" + re.sub("[\r\n]", "", v) + "\n" for k, v in sorted(cmd.items())]
     block = "".join(lines).rstrip("\n")
