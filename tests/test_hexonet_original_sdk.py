@@ -113,8 +113,9 @@ def test_same_bodies_as_the_original(
 
 
 RESPONSES = [
-    "[RESPONSE]\r\nCODE = 200\r\nDESCRIPTION = ok\r\nPROPERTY[COUNT][0] = 2\r\nPROPERTY[DOMAIN][0] = a\r\n"
-    "PROPERTY[DOMAIN][1] = b\r\nPROPERTY[FIRST][0] = 2\r\nPROPERTY[LAST][0] = 3\r\nPROPERTY[LIMIT][0] = 2\r\n"
+    "[RESPONSE]\r\nCODE = 200\r\nDESCRIPTION = ok\r\nPROPERTY[COUNT][0] = 2\r\n"
+    "PROPERTY[DOMAIN][0] = a\r\nPROPERTY[DOMAIN][1] = b\r\nPROPERTY[FIRST][0] = 2\r\n"
+    "PROPERTY[LAST][0] = 3\r\nPROPERTY[LIMIT][0] = 2\r\n"
     "PROPERTY[TOTAL][0] = 5\r\nEOF\r\n",
     "CODE=200\nDESCRIPTION=ok\nPROPERTY[COUNT][0]=0\nPROPERTY[FIRST][0]=0\nPROPERTY[LAST][0]=-1\n"
     "PROPERTY[LIMIT][0]=100\nPROPERTY[TOTAL][0]=0",

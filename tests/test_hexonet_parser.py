@@ -121,7 +121,7 @@ INVALID = "Invalid API response. Contact Support"
         ("CODE=200", 423, INVALID),
         ("DESCRIPTION=x", 423, INVALID),
         (b"CODE=200\nDESCRIPTION=\xe4rger", 200, "\u00e4rger"),  # latin-1 fallback
-        ("CODE=200\nDESCRIPTION=ok".encode(), 200, "ok"),
+        (b"CODE=200\nDESCRIPTION=ok", 200, "ok"),
     ],
 )
 def test_response_template_inputs(raw: object, code: int, description: str) -> None:

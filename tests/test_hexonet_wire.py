@@ -168,7 +168,8 @@ def test_user_agent_formats() -> None:
     assert cl.getUserAgent() == f"PYTHON-SDK ({system}; {arch}; rv:4.0.2) python/{py}"
     cl.setUserAgent("WHMCS", "7.7.0", ["reg/2.6.2", "ssl/7.2.2", "dc/8.2.2"])
     assert cl.getUserAgent() == (
-        f"WHMCS ({system}; {arch}; rv:7.7.0) reg/2.6.2 ssl/7.2.2 dc/8.2.2 python-sdk/4.0.2 python/{py}"
+        f"WHMCS ({system}; {arch}; rv:7.7.0) reg/2.6.2 ssl/7.2.2 dc/8.2.2 "
+        f"python-sdk/4.0.2 python/{py}"
     )
     assert (
         cl.setUserAgent("X", "1").getUserAgent()
