@@ -32,13 +32,14 @@ class Response(ResponseTemplate):
     client synthesizes, never to real API data.
     """
 
-    _command: Optional[dict[str, Any]]
-    _real_command: Optional[dict[str, Any]]
-    _columns: Optional[dict[str, Column]]
-    _records: Optional[list[Record]]
-    _record_index: int
-    _error: Optional[str]
-    _http_status: Optional[int]
+    # Class-level defaults: most responses never set these, so construction skips them.
+    _command: Optional[dict[str, Any]] = None
+    _real_command: Optional[dict[str, Any]] = None
+    _columns: Optional[dict[str, Column]] = None
+    _records: Optional[list[Record]] = None
+    _record_index: int = 0
+    _error: Optional[str] = None
+    _http_status: Optional[int] = None
 
     def __init__(
         self,
@@ -61,17 +62,12 @@ class Response(ResponseTemplate):
             for key, value in cfg.items():
                 text = text.replace("{" + key + "}", value)
             self._init_template(_PLACEHOLDER.sub("", text))
-        self._real_command = cmd
-        if cmd is not None and "PASSWORD" in cmd:
-            # The caller's dict shows the mask; the client keeps the real values for paging.
-            self._real_command = dict(cmd)
-            cmd["PASSWORD"] = "***"
-        self._command = cmd
-        self._columns = None
-        self._records = None
-        self._record_index = 0
-        self._error = None
-        self._http_status = None
+        if cmd is not None:
+            self._command = self._real_command = cmd
+            if "PASSWORD" in cmd:
+                # The caller's dict shows the mask; the client keeps the real values for paging.
+                self._real_command = dict(cmd)
+                cmd["PASSWORD"] = "***"
 
     @classmethod
     def _from_api(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
+from .. import _core
 from . import responseparser
 
 __all__ = ["EMPTY_TEMPLATE", "INVALID_TEMPLATE", "RawResponse", "ResponseTemplate"]
@@ -50,15 +51,20 @@ class ResponseTemplate:
         self._init_template(response)
 
     def _init_template(self, response: RawResponse) -> None:
-        if isinstance(response, dict):
+        if type(response) is bytes:  # the hot path: an HTTP body
+            try:
+                text = response.decode("utf-8")
+            except UnicodeDecodeError:
+                text = response.decode("latin-1")
+        elif isinstance(response, dict):
             raise TypeError(
                 'Type "dict" is not allowed for parameter "response". Use type "string" instead.'
             )
-        if response is None or (isinstance(response, str) and response == ""):
+        elif response is None or (isinstance(response, str) and response == ""):
             text = EMPTY_TEMPLATE
         else:
             text = decode(response)
-        parsed = responseparser.parse(text)
+        parsed = _core.hexonet_parse(text)
         if "CODE" not in parsed or "DESCRIPTION" not in parsed:
             text = INVALID_TEMPLATE
             parsed = responseparser.parse(text)

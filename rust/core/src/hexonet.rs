@@ -68,11 +68,24 @@ pub fn parse(text: &str) -> Parsed<'_> {
             match property_name(key) {
                 Some(raw_name) => {
                     let name = property_key(raw_name);
-                    let slot = match index.get(&name) {
-                        Some(&i) => i,
+                    // Few columns: a linear scan beats hashing; many: switch to the index.
+                    let found = if parsed.properties.len() <= LINEAR_LOOKUP_MAX {
+                        parsed.properties.iter().position(|p| p.name == name)
+                    } else {
+                        if index.is_empty() {
+                            for (i, p) in parsed.properties.iter().enumerate() {
+                                index.insert(p.name.clone(), i);
+                            }
+                        }
+                        index.get(&name).copied()
+                    };
+                    let slot = match found {
+                        Some(i) => i,
                         None => {
                             let i = parsed.properties.len();
-                            index.insert(name.clone(), i);
+                            if !index.is_empty() {
+                                index.insert(name.clone(), i);
+                            }
                             parsed.properties.push(Property {
                                 name,
                                 values: Vec::new(),
@@ -99,6 +112,9 @@ pub fn parse(text: &str) -> Parsed<'_> {
     }
     parsed
 }
+
+/// Up to this many columns, look names up by scanning instead of hashing.
+const LINEAR_LOOKUP_MAX: usize = 16;
 
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'

@@ -1,10 +1,56 @@
 //! Bindings for the HEXONET codec in `ferrolink_core::hexonet`: type conversion only.
 
+use std::cell::RefCell;
+
 use ferrolink_core::hexonet::{self, Connection};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString};
+
+/// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
+/// few dozen names, so reusing one interned string per name saves an allocation and a hash
+/// per key and makes later dict look-ups pointer comparisons. A small direct-mapped cache
+/// per thread: bounded whatever the input, no lock, a collision just replaces the slot.
+const KEY_CACHE_SLOTS: usize = 512;
+const KEY_CACHE_MAX_LEN: usize = 64;
+
+type KeySlot = Option<(Box<str>, Py<PyString>)>;
+
+thread_local! {
+    static KEY_CACHE: RefCell<Vec<KeySlot>> = RefCell::new((0..KEY_CACHE_SLOTS).map(|_| None).collect());
+}
+
+fn slot_of(name: &str) -> usize {
+    // FNV-1a: names are short and trusted only to be bytes; any spread will do.
+    let mut hash: u32 = 0x811c_9dc5;
+    for &b in name.as_bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    hash as usize % KEY_CACHE_SLOTS
+}
+
+fn key_object<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    if name.len() > KEY_CACHE_MAX_LEN {
+        return PyString::new(py, name);
+    }
+    let slot = slot_of(name);
+    KEY_CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return PyString::new(py, name);
+        };
+        if let Some(Some((cached, key))) = cache.get(slot) {
+            if **cached == *name {
+                return key.bind(py).clone();
+            }
+        }
+        let key = PyString::intern(py, name);
+        if let Some(entry) = cache.get_mut(slot) {
+            *entry = Some((name.into(), key.clone().unbind()));
+        }
+        key
+    })
+}
 
 /// Bodies at least this long are parsed without the GIL (below it, releasing costs more).
 const DETACH_THRESHOLD: usize = 64 * 1024;
@@ -20,18 +66,15 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
     };
     let hash = PyDict::new(py);
     for (key, value) in &parsed.top {
-        hash.set_item(key.as_ref(), *value)?;
+        hash.set_item(key_object(py, key), *value)?;
     }
     if !parsed.properties.is_empty() {
         let properties = PyDict::new(py);
         for property in &parsed.properties {
-            let values = PyList::empty(py);
-            for value in &property.values {
-                values.append(PyString::new(py, value))?;
-            }
-            properties.set_item(property.name.as_ref(), values)?;
+            let values = PyList::new(py, property.values.iter().map(|v| PyString::new(py, v)))?;
+            properties.set_item(key_object(py, &property.name), values)?;
         }
-        hash.set_item("PROPERTY", properties)?;
+        hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
     }
     Ok(hash)
 }
