@@ -1,6 +1,6 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
-from typing import Optional
+from typing import Any, Optional, Union
 
 __version__: str
 
@@ -36,3 +36,13 @@ def _bench_request_loop(
     n: int,
 ) -> float: ...
 def generate_test_ca(hosts: list[str]) -> tuple[str, str, str]: ...
+
+# HEXONET codec (rust/core/src/hexonet.rs)
+def hexonet_parse(text: str) -> dict[str, Any]: ...
+def hexonet_rows(properties: dict[str, list[str]]) -> list[dict[str, str]]: ...
+def hexonet_post_data(
+    connection: tuple[Optional[str], ...],
+    command: Union[str, list[tuple[str, str]]],
+    secured: bool = False,
+) -> str: ...
+def hexonet_quote(text: str) -> str: ...

@@ -1,8 +1,164 @@
-//! Bindings for the hexonet service's Rust codecs (filled in by its issue).
+//! Bindings for the HEXONET codec in `ferrolink_core::hexonet`: type conversion only.
 
+use std::cell::RefCell;
+
+use ferrolink_core::hexonet::{self, Connection};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyDict, PyList, PyString};
 
-/// Add this service's classes and functions to `ferrolink._core`.
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
+/// few dozen names, so reusing one interned string per name saves an allocation and a hash
+/// per key and makes later dict look-ups pointer comparisons. A small direct-mapped cache
+/// per thread: bounded whatever the input, no lock, a collision just replaces the slot.
+const KEY_CACHE_SLOTS: usize = 512;
+const KEY_CACHE_MAX_LEN: usize = 64;
+
+type KeySlot = Option<(Box<str>, Py<PyString>)>;
+
+thread_local! {
+    static KEY_CACHE: RefCell<Vec<KeySlot>> = RefCell::new((0..KEY_CACHE_SLOTS).map(|_| None).collect());
+}
+
+fn slot_of(name: &str) -> usize {
+    // FNV-1a: names are short and trusted only to be bytes; any spread will do.
+    let mut hash: u32 = 0x811c_9dc5;
+    for &b in name.as_bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    hash as usize % KEY_CACHE_SLOTS
+}
+
+fn key_object<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    if name.len() > KEY_CACHE_MAX_LEN {
+        return PyString::new(py, name);
+    }
+    let slot = slot_of(name);
+    KEY_CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return PyString::new(py, name);
+        };
+        if let Some(Some((cached, key))) = cache.get(slot) {
+            if **cached == *name {
+                return key.bind(py).clone();
+            }
+        }
+        let key = PyString::intern(py, name);
+        if let Some(entry) = cache.get_mut(slot) {
+            *entry = Some((name.into(), key.clone().unbind()));
+        }
+        key
+    })
+}
+
+/// Bodies at least this long are parsed without the GIL (below it, releasing costs more).
+const DETACH_THRESHOLD: usize = 64 * 1024;
+
+/// `responseparser.parse`: the response hash `{KEY: value, "PROPERTY": {NAME: [values]}}`.
+#[pyfunction]
+fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyDict>> {
+    let source: &str = &text;
+    let parsed = if source.len() >= DETACH_THRESHOLD {
+        py.detach(|| hexonet::parse(source))
+    } else {
+        hexonet::parse(source)
+    };
+    let hash = PyDict::new(py);
+    for (key, value) in &parsed.top {
+        hash.set_item(key_object(py, key), *value)?;
+    }
+    if !parsed.properties.is_empty() {
+        let properties = PyDict::new(py);
+        for property in &parsed.properties {
+            let values = PyList::new(py, property.values.iter().map(|v| PyString::new(py, v)))?;
+            properties.set_item(key_object(py, &property.name), values)?;
+        }
+        hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
+    }
+    Ok(hash)
+}
+
+/// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
+/// The value objects are shared with the columns, not copied.
+#[pyfunction]
+fn hexonet_rows<'py>(
+    py: Python<'py>,
+    properties: &Bound<'py, PyDict>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let mut columns: Vec<(Bound<'py, PyAny>, Bound<'py, PyList>)> =
+        Vec::with_capacity(properties.len());
+    for (key, values) in properties.iter() {
+        let values = values
+            .cast_into::<PyList>()
+            .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
+        columns.push((key, values));
+    }
+    let count = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    let mut rows = Vec::with_capacity(count);
+    for i in 0..count {
+        let row = PyDict::new(py);
+        for (key, values) in &columns {
+            if i < values.len() {
+                row.set_item(key, values.get_item(i)?)?;
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+type ConnectionTuple = (
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+    Option<PyBackedStr>,
+);
+
+/// The form body: `connection` is `(entity, login, otp, pw, remoteaddr, session, user)`;
+/// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
+#[pyfunction]
+#[pyo3(signature = (connection, command, secured=false))]
+fn hexonet_post_data(
+    connection: ConnectionTuple,
+    command: &Bound<'_, PyAny>,
+    secured: bool,
+) -> PyResult<String> {
+    let (entity, login, otp, pw, remoteaddr, session, user) = &connection;
+    let conn = Connection {
+        entity: entity.as_deref(),
+        login: login.as_deref(),
+        otp: otp.as_deref(),
+        pw: pw.as_deref(),
+        remoteaddr: remoteaddr.as_deref(),
+        session: session.as_deref(),
+        user: user.as_deref(),
+    };
+    let block = if command.is_instance_of::<PyString>() {
+        command.extract::<PyBackedStr>()?.to_string()
+    } else {
+        // Extraction errors pass through unchanged: a lone surrogate must stay a
+        // UnicodeEncodeError the caller can name, not become a TypeError.
+        let pairs: Vec<(PyBackedStr, PyBackedStr)> = command.extract()?;
+        hexonet::command_block(&pairs)
+    };
+    Ok(hexonet::post_data(&conn, &block, secured))
+}
+
+/// `urllib.parse.quote(text)` (safe characters: letters, digits, `_.-~/`).
+#[pyfunction]
+fn hexonet_quote(text: PyBackedStr) -> String {
+    hexonet::quote(&text)
+}
+
+/// Add this service's functions to `ferrolink._core`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
     Ok(())
 }

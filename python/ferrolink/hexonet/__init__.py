@@ -1,0 +1,16 @@
+"""``ferrolink.hexonet``: drop-in, faster ``hexonet.apiconnector`` (4.0.2) for the HEXONET API.
+
+Switch by changing the import prefix::
+
+    from ferrolink.hexonet.apiclient import APIClient   # was hexonet.apiconnector.apiclient
+"""
+
+from __future__ import annotations
+
+from .apiclient import APIClient
+from .response import Response
+
+__version__ = "4.0.2"  # the SDK version this package is a drop-in for
+name = "ferrolink.hexonet"
+
+__all__ = ["APIClient", "Response"]

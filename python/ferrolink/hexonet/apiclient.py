@@ -1,0 +1,531 @@
+"""``APIClient``: the HEXONET API connector, drop-in for ``hexonet.apiconnector`` 4.0.2.
+
+What differs from the original (all compatible):
+
+- Requests go through ferrolink's pooled keep-alive HTTPS transport (one TLS configuration
+  and trust-store load per client, not per request), with a real timeout (default 300 s).
+- IDN parameters are converted locally (UTS-46), so an IDN request costs one round trip;
+  ``idn_conversion="server"`` restores the original's ``ConvertIDN`` round trip.
+- A transport failure still gives the 421 ``httperror`` response, but
+  ``Response.getError()`` / ``getHTTPStatus()`` tell why; the debug logger gets it too.
+- Redirects: only 307/308 are followed (the POST is resent); any other 3xx is a transport
+  error (421), where the original silently turned the POST into a GET.
+- Next-page requests resend the real command, not the masked ``PASSWORD=***`` copy.
+- Placeholders such as ``{CONNECTION_URL}`` are filled only in responses the client
+  synthesizes; real API data containing ``{FOO}`` is returned as sent.
+
+Threads: one client may be shared by threads calling ``request()`` and the paging helpers
+(the connection pool is thread-safe). The setters (credentials, session, URL, proxy,
+user agent, debug mode, logger...) change state every later request sees; configure the
+client before sharing it, or give each thread its own client.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import platform
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+from urllib.parse import urljoin, urlsplit
+
+from .. import _core
+from ..errors import FerrolinkError, InvalidArgumentError
+from ..http import Client
+from . import idn
+from .logger import Logger
+from .response import Response
+from .responsetemplatemanager import ResponseTemplateManager
+from .socketconfig import SocketConfig
+
+__all__ = [
+    "ISPAPI_CONNECTION_URL_LIVE",
+    "ISPAPI_CONNECTION_URL_OTE",
+    "ISPAPI_CONNECTION_URL_PROXY",
+    "APIClient",
+]
+
+ISPAPI_CONNECTION_URL_LIVE = "https://api.ispapi.net/api/call.cgi"
+ISPAPI_CONNECTION_URL_OTE = "https://api-ote.ispapi.net/api/call.cgi"
+ISPAPI_CONNECTION_URL_PROXY = "http://127.0.0.1/api/call.cgi"
+
+SDK_VERSION = "4.0.2"
+ENTITY_LIVE = "54cd"
+ENTITY_OTE = "1234"
+
+log = logging.getLogger("ferrolink.hexonet")
+rtm = ResponseTemplateManager()
+
+Command = Union[Mapping[str, Any], str]
+_CR_LF = re.compile(r"[\r\n]")
+_CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
+_MAX_REDIRECTS = 5
+_IDN_MODES = ("local", "server", "off")
+_platform_info: Optional[tuple[str, str, str]] = None
+
+
+def _platform() -> tuple[str, str, str]:
+    """(system, architecture, python version), computed once: ``architecture()`` is slow."""
+    global _platform_info
+    if _platform_info is None:
+        _platform_info = (
+            platform.system(),
+            platform.architecture()[0],
+            platform.python_version(),
+        )
+    return _platform_info
+
+
+def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
+    """Upper-case keys, drop ``None``, expand lists to ``KEY0..N``, ``str()`` and strip CR/LF."""
+    flat: dict[str, str] = {}
+    for key, value in cmd.items():
+        if value is None:
+            continue
+        upper = key.upper()
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                flat[upper + str(i)] = _CR_LF.sub("", str(item))
+        else:
+            text = value if isinstance(value, str) else str(value)
+            flat[upper] = _CR_LF.sub("", text) if ("\r" in text or "\n" in text) else text
+    return flat
+
+
+class APIClient:
+    """Connector to the HEXONET API (LIVE system by default; see the module docstring).
+
+    Keyword-only extras: ``timeout`` (seconds per request, default 300), ``connect_timeout``,
+    ``ca_file`` (extra trusted CA bundle), ``verify`` (TLS verification, on by default) and
+    ``idn_conversion`` (``"local"``, ``"server"`` or ``"off"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 300.0,
+        connect_timeout: float = 10.0,
+        ca_file: Optional[str] = None,
+        verify: bool = True,
+        idn_conversion: str = "local",
+    ) -> None:
+        if idn_conversion not in _IDN_MODES:
+            raise InvalidArgumentError(
+                f"idn_conversion must be one of {', '.join(_IDN_MODES)}, got {idn_conversion!r}"
+            )
+        self._url = ISPAPI_CONNECTION_URL_LIVE
+        self._config = SocketConfig()
+        self._debug = False
+        self._ua = ""
+        self._proxy: Optional[str] = None
+        self._referer: Optional[str] = None
+        self._logger: Any = Logger()
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._ca_file = ca_file
+        self._verify = verify
+        self._idn_mode = idn_conversion
+        self._http: Optional[Client] = None
+        self._http_lock = threading.Lock()
+        self.useLIVESystem()
+
+    # -- configuration -------------------------------------------------------------------
+
+    def setCustomLogger(self, logger: Any) -> APIClient:
+        """Any object with ``log(post: bytes, response, error)``."""
+        self._logger = logger
+        return self
+
+    def setDefaultLogger(self) -> APIClient:
+        self._logger = Logger()
+        return self
+
+    def setProxy(self, proxy: str) -> APIClient:
+        """Send requests through this proxy (https targets are tunnelled with CONNECT);
+        ``""`` removes it."""
+        self._proxy = proxy or None
+        self._reset_transport()
+        return self
+
+    def getProxy(self) -> Optional[str]:
+        return self._proxy
+
+    def setReferer(self, referer: str) -> APIClient:
+        self._referer = referer or None
+        return self
+
+    def getReferer(self) -> Optional[str]:
+        return self._referer
+
+    def enableDebugMode(self) -> APIClient:
+        self._debug = True
+        return self
+
+    def disableDebugMode(self) -> APIClient:
+        self._debug = False
+        return self
+
+    def setTimeout(self, seconds: float) -> APIClient:
+        """Per-request timeout in seconds (ferrolink addition)."""
+        self._timeout = seconds
+        self._reset_transport()
+        return self
+
+    def getTimeout(self) -> float:
+        return self._timeout
+
+    def setCAFile(self, path: Optional[str]) -> APIClient:
+        """Trust this PEM bundle in addition to the system store (ferrolink addition)."""
+        self._ca_file = path
+        self._reset_transport()
+        return self
+
+    def setIDNConversion(self, mode: str) -> APIClient:
+        """``"local"`` (default), ``"server"`` (the original's ConvertIDN call) or ``"off"``."""
+        if mode not in _IDN_MODES:
+            raise InvalidArgumentError(f"IDN conversion mode must be one of {_IDN_MODES}")
+        self._idn_mode = mode
+        return self
+
+    def getPOSTData(self, cmd: Command, secured: bool = False) -> str:
+        """The form body for ``cmd`` (no flattening: see :meth:`request`)."""
+        if isinstance(cmd, str):
+            command: Union[str, list[tuple[str, str]]] = cmd
+        else:
+            command = [(str(key), str(cmd[key])) for key in sorted(cmd) if cmd[key] is not None]
+        try:
+            return _core.hexonet_post_data(self._config.fields(), command, secured)
+        except UnicodeEncodeError as exc:
+            raise InvalidArgumentError(
+                f"command or connection field is not encodable: {exc.reason}"
+            ) from None
+
+    def getSession(self) -> Optional[str]:
+        return self._config.getSession()
+
+    def getURL(self) -> str:
+        return self._url
+
+    def getUserAgent(self) -> str:
+        if not self._ua:
+            system, arch, python = _platform()
+            self._ua = f"PYTHON-SDK ({system}; {arch}; rv:{SDK_VERSION}) python/{python}"
+        return self._ua
+
+    def setUserAgent(self, pid: str, rv: str, modules: Optional[list[str]] = None) -> APIClient:
+        system, arch, python = _platform()
+        mods = " " + " ".join(modules) if modules else ""
+        self._ua = (
+            f"{pid} ({system}; {arch}; rv:{rv}){mods} python-sdk/{SDK_VERSION} python/{python}"
+        )
+        return self
+
+    def getVersion(self) -> str:
+        return SDK_VERSION
+
+    def saveSession(self, session: dict[str, Any]) -> APIClient:
+        session["socketcfg"] = {
+            "entity": self._config.getSystemEntity(),
+            "session": self._config.getSession(),
+        }
+        return self
+
+    def reuseSession(self, session: Mapping[str, Any]) -> APIClient:
+        self._config.setSystemEntity(session["socketcfg"]["entity"])
+        self.setSession(session["socketcfg"]["session"])
+        return self
+
+    def setURL(self, value: str) -> APIClient:
+        self._url = value
+        return self
+
+    def setOTP(self, value: Optional[str]) -> APIClient:
+        self._config.setOTP(value)
+        return self
+
+    def setSession(self, value: Optional[str]) -> APIClient:
+        self._config.setSession(value)
+        return self
+
+    def setRemoteIPAddress(self, value: Optional[str]) -> APIClient:
+        self._config.setRemoteAddress(value)
+        return self
+
+    def setCredentials(self, uid: Optional[str], pw: Optional[str]) -> APIClient:
+        self._config.setLogin(uid)
+        self._config.setPassword(pw)
+        return self
+
+    def setRoleCredentials(self, uid: str, role: str, pw: str) -> APIClient:
+        if role == "":
+            return self.setCredentials(uid, pw)
+        return self.setCredentials(f"{uid}!{role}", pw)
+
+    def setUserView(self, uid: Optional[str]) -> APIClient:
+        self._config.setUser(uid)
+        return self
+
+    def resetUserView(self) -> APIClient:
+        self._config.setUser(None)
+        return self
+
+    def useHighPerformanceConnectionSetup(self) -> APIClient:
+        return self.setURL(ISPAPI_CONNECTION_URL_PROXY)
+
+    def useDefaultConnectionSetup(self) -> APIClient:
+        return self.setURL(ISPAPI_CONNECTION_URL_LIVE)
+
+    def useOTESystem(self) -> APIClient:
+        self.setURL(ISPAPI_CONNECTION_URL_OTE)
+        self._config.setSystemEntity(ENTITY_OTE)
+        return self
+
+    def useLIVESystem(self) -> APIClient:
+        self.setURL(ISPAPI_CONNECTION_URL_LIVE)
+        self._config.setSystemEntity(ENTITY_LIVE)
+        return self
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def _store_session(self, response: Response) -> None:
+        if response.isSuccess():
+            column = response.getColumn("SESSION")
+            self.setSession(column.getData()[0] if column is not None else None)
+
+    def login(self, otp: str = "") -> Response:
+        self.setOTP(otp)
+        response = self.request({"COMMAND": "StartSession"})
+        self._store_session(response)
+        return response
+
+    def loginExtended(self, params: Mapping[str, Any], otp: str = "") -> Response:
+        self.setOTP(otp)
+        cmd: dict[str, Any] = {"COMMAND": "StartSession"}
+        cmd.update(params)
+        response = self.request(cmd)
+        self._store_session(response)
+        return response
+
+    def logout(self) -> Response:
+        response = self.request({"COMMAND": "EndSession"})
+        if response.isSuccess():
+            self.setSession(None)
+        return response
+
+    # -- requests ------------------------------------------------------------------------
+
+    def request(self, cmd: Command) -> Response:
+        """Send ``cmd``; never raises for transport or HTTP errors (see the 421 response).
+
+        A ``str`` command is sent verbatim (the original raised ``AttributeError``).
+        """
+        if isinstance(cmd, str):
+            command: Union[str, dict[str, str]] = cmd
+        else:
+            command = self._convert_idn(_flatten(cmd))
+        url = self._url
+        body = self.getPOSTData(command).encode("ascii")
+        error: Optional[str] = None
+        status: Optional[int] = None
+        synthesized = False
+        try:
+            status, reply = self._post(url, body)
+            if status >= 400:
+                error = f"HTTP Error {status}: {reply[1]}"
+            elif status >= 300:
+                error = f"HTTP redirect {status} not followed (a POST is never turned into a GET)"
+        except FerrolinkError as exc:
+            error = str(exc)
+        if error is None:
+            raw: Union[bytes, str] = reply[0]
+        else:
+            raw = rtm.getTemplate("httperror").getPlain()
+            synthesized = True
+        response = Response._from_api(
+            raw,
+            command if isinstance(command, dict) else {},
+            {"CONNECTION_URL": url},
+            synthesized=synthesized or not raw,
+            error=error,
+            http_status=status,
+        )
+        if isinstance(command, str):
+            response._command = None
+        if self._debug or log.isEnabledFor(logging.DEBUG):
+            self._log(command, response, error)
+        return response
+
+    def _log(
+        self, command: Union[str, dict[str, str]], response: Response, error: Optional[str]
+    ) -> None:
+        # The masked body exists only for output: built only when someone reads it.
+        secured = self.getPOSTData(command, secured=True).encode("ascii")
+        log.debug(
+            "POST %s %s -> %s%s",
+            self._url,
+            secured.decode("ascii"),
+            response.getCode(),
+            f" ({error})" if error else "",
+        )
+        if self._debug:
+            self._logger.log(secured, response, error)
+
+    def _headers(self) -> list[tuple[str, str]]:
+        headers = [
+            ("Accept-Encoding", "identity"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("User-Agent", self.getUserAgent()),
+        ]
+        if self._referer:
+            headers.append(("Referer", self._referer))
+        return headers
+
+    def _transport(self) -> Client:
+        client = self._http
+        if client is None:
+            with self._http_lock:
+                if self._http is None:
+                    proxy = None
+                    if self._proxy:
+                        parts = urlsplit(
+                            self._proxy if "://" in self._proxy else "//" + self._proxy
+                        )
+                        proxy = f"http://{parts.netloc}"
+                    self._http = Client(
+                        timeout=self._timeout,
+                        connect_timeout=min(self._connect_timeout, self._timeout),
+                        read_timeout=self._timeout,
+                        ca_file=self._ca_file,
+                        verify=self._verify,
+                        proxy=proxy,
+                    )
+                client = self._http
+        return client
+
+    def _reset_transport(self) -> None:
+        with self._http_lock:
+            self._http = None
+
+    def _post(self, url: str, body: bytes) -> tuple[int, tuple[bytes, str]]:
+        native = self._transport().native
+        headers = self._headers()
+        for _ in range(_MAX_REDIRECTS + 1):
+            status, reason, raw_headers, data = native.request("POST", url, headers, body, None)
+            if status not in (307, 308):
+                return status, (data, reason)
+            location = next((v for k, v in raw_headers if k.lower() == "location"), None)
+            if not location:
+                return status, (data, reason)
+            url = urljoin(url, location)
+        return status, (data, reason)
+
+    def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
+        """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""
+        mycmd = rr.getCommand()
+        if mycmd is None:
+            return None
+        if "LAST" in mycmd:
+            raise Exception(
+                "Parameter LAST in use. Please remove it to avoid issues in requestNextPage."
+            )
+        first = int(mycmd["FIRST"]) if "FIRST" in mycmd else 0
+        total = rr.getRecordsTotalCount()
+        limit = rr.getRecordsLimitation()
+        if limit <= 0:
+            return None  # the original looped forever on LIMIT=0
+        first += limit
+        if first >= total:
+            return None
+        mycmd["FIRST"] = first
+        mycmd["LIMIT"] = limit
+        real = rr._real_command if rr._real_command is not None else mycmd
+        if real is not mycmd:
+            real["FIRST"] = first
+            real["LIMIT"] = limit
+        return self.request(dict(real))
+
+    def requestAllResponsePages(self, cmd: Mapping[str, Any]) -> list[Response]:
+        """Every page of a list query from ``FIRST=0``; an error page ends the list."""
+        mycmd = copy.deepcopy(dict(cmd))
+        mycmd["FIRST"] = 0
+        responses: list[Response] = []
+        page: Optional[Response] = self.request(mycmd)
+        while page is not None:
+            responses.append(page)
+            page = self.requestNextResponsePage(page)
+        return responses
+
+    def _convert_idn(self, cmd: dict[str, str]) -> dict[str, str]:
+        if self._idn_mode == "off":
+            return cmd
+        command = cmd["COMMAND"]  # KeyError without COMMAND, as in the original
+        if _CONVERT_IDN.match(command):
+            return cmd
+        keys = [k for k in idn.candidate_keys(cmd) if idn.needs_conversion(cmd[k])]
+        if not keys:
+            return cmd
+        if self._idn_mode == "local":
+            for key in keys:
+                ace = idn.to_ascii(cmd[key])
+                if ace is not None:
+                    cmd[key] = ace
+            return cmd
+        reply = self.request({"COMMAND": "ConvertIDN", "DOMAIN": [cmd[k] for k in keys]})
+        if reply.isSuccess():
+            column = reply.getColumn("ACE")
+            if column is not None:
+                for key, ace in zip(keys, column.getData()):
+                    cmd[key] = ace
+        return cmd
+
+    def close(self) -> None:
+        """Close the pooled connections (ferrolink addition; the client stays usable)."""
+        self._reset_transport()
+
+    def __enter__(self) -> APIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<APIClient {self._url} {self._config!r}>"
+
+    # snake_case aliases
+    set_custom_logger = setCustomLogger
+    set_default_logger = setDefaultLogger
+    set_proxy = setProxy
+    get_proxy = getProxy
+    set_referer = setReferer
+    get_referer = getReferer
+    enable_debug_mode = enableDebugMode
+    disable_debug_mode = disableDebugMode
+    set_timeout = setTimeout
+    get_timeout = getTimeout
+    set_ca_file = setCAFile
+    set_idn_conversion = setIDNConversion
+    get_post_data = getPOSTData
+    get_session = getSession
+    get_url = getURL
+    get_user_agent = getUserAgent
+    set_user_agent = setUserAgent
+    get_version = getVersion
+    save_session = saveSession
+    reuse_session = reuseSession
+    set_url = setURL
+    set_otp = setOTP
+    set_session = setSession
+    set_remote_ip_address = setRemoteIPAddress
+    set_credentials = setCredentials
+    set_role_credentials = setRoleCredentials
+    set_user_view = setUserView
+    reset_user_view = resetUserView
+    use_high_performance_connection_setup = useHighPerformanceConnectionSetup
+    use_default_connection_setup = useDefaultConnectionSetup
+    use_ote_system = useOTESystem
+    use_live_system = useLIVESystem
+    login_extended = loginExtended
+    request_next_response_page = requestNextResponsePage
+    request_all_response_pages = requestAllResponsePages

@@ -1,0 +1,61 @@
+"""Local IDN -> punycode conversion of command parameters (spec §1.5, §8).
+
+The original asked the server (``ConvertIDN``, one extra round trip per request). ferrolink
+converts locally with UTS-46 (the ``idna`` package), with the 4.0.2 key selection and trigger
+rule, and the registry's processing choice: transitional (``ß`` -> ``ss``, final sigma -> sigma,
+ZWJ/ZWNJ dropped) except for the TLDs that register those characters as they are.
+Transitional mapping is applied here rather than by ``idna`` because ``idna`` >= 3.19 ignores
+its ``transitional`` flag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Optional
+
+import idna
+
+__all__ = ["candidate_keys", "needs_conversion", "to_ascii"]
+
+_CANDIDATE_KEY = re.compile(r"^(DOMAIN|NAMESERVER|DNSZONE)([0-9]*)$", re.IGNORECASE)
+_PLAIN = re.compile(r"^[a-z0-9.-]+$", re.IGNORECASE)
+_NONTRANSITIONAL_TLDS = (
+    ".art",
+    ".be",
+    ".ca",
+    ".de",
+    ".swiss",
+    ".fr",
+    ".pm",
+    ".re",
+    ".tf",
+    ".wf",
+    ".yt",
+)
+_TRANSITIONAL = str.maketrans(
+    {"ß": "ss", "ẞ": "ss", "\u03c2": "\u03c3", "\u200c": None, "\u200d": None}
+)
+
+
+def candidate_keys(keys: Iterable[str]) -> list[str]:
+    """Keys whose values are domain names: DOMAIN, NAMESERVER, DNSZONE, optionally numbered."""
+    return [key for key in keys if _CANDIDATE_KEY.match(key)]
+
+
+def needs_conversion(value: str) -> bool:
+    """The original's trigger: anything but letters, digits, dots and hyphens."""
+    return not _PLAIN.match(value)
+
+
+def to_ascii(name: str) -> Optional[str]:
+    """``name`` in ACE form, or ``None`` when it is not a convertible domain name
+    (wildcards, underscores, empty labels...)."""
+    if not name:
+        return None
+    if not name.lower().rstrip(".").endswith(_NONTRANSITIONAL_TLDS):
+        name = name.translate(_TRANSITIONAL)
+    try:
+        return idna.encode(name, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None

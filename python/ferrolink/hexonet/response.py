@@ -1,0 +1,303 @@
+"""``Response``: a parsed API response with columns, records and paging (spec §2.4, §3).
+
+Columns and records are built on first use from the parsed hash (the Rust parser already
+grouped the values per property), so constructing a Response costs one parse and nothing
+more; the accessors give exactly the original's results.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from .. import _core
+from .column import Column
+from .record import Record
+from .responsetemplate import RawResponse, ResponseTemplate
+
+__all__ = ["Response"]
+
+_PLACEHOLDER = re.compile(r"\{[A-Z_]+\}")
+_NO_PROPERTIES: dict[str, list[str]] = {}
+
+
+class Response(ResponseTemplate):
+    """``Response(raw, cmd=None, cfg=None)``.
+
+    As in the original, ``{KEY}`` placeholders in ``raw`` are filled from ``cfg`` (the rest
+    deleted) and ``cmd["PASSWORD"]`` is replaced by ``***`` in the given dict.
+    Responses returned by ``APIClient.request()`` apply placeholders only to the responses the
+    client synthesizes, never to real API data.
+    """
+
+    # Class-level defaults: most responses never set these, so construction skips them.
+    _command: Optional[dict[str, Any]] = None
+    _real_command: Optional[dict[str, Any]] = None
+    _columns: Optional[dict[str, Column]] = None
+    _records: Optional[list[Record]] = None
+    _record_index: int = 0
+    _error: Optional[str] = None
+    _http_status: Optional[int] = None
+
+    def __init__(
+        self,
+        raw: RawResponse,
+        cmd: Optional[dict[str, Any]] = None,
+        cfg: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        self._setup(raw, cmd, cfg or {}, substitute=True)
+
+    def _setup(
+        self,
+        raw: RawResponse,
+        cmd: Optional[dict[str, Any]],
+        cfg: Mapping[str, str],
+        substitute: bool,
+    ) -> None:
+        self._init_template(raw)
+        if substitute and "{" in self._raw and _PLACEHOLDER.search(self._raw):
+            text = self._raw
+            for key, value in cfg.items():
+                text = text.replace("{" + key + "}", value)
+            self._init_template(_PLACEHOLDER.sub("", text))
+        if cmd is not None:
+            self._command = self._real_command = cmd
+            if "PASSWORD" in cmd:
+                # The caller's dict shows the mask; the client keeps the real values for paging.
+                self._real_command = dict(cmd)
+                cmd["PASSWORD"] = "***"
+
+    @classmethod
+    def _from_api(
+        cls,
+        raw: RawResponse,
+        cmd: dict[str, Any],
+        cfg: Mapping[str, str],
+        *,
+        synthesized: bool,
+        error: Optional[str] = None,
+        http_status: Optional[int] = None,
+    ) -> Response:
+        """What ``APIClient.request()`` returns: placeholders only in synthesized responses."""
+        response = cls.__new__(cls)
+        response._setup(raw, cmd, cfg, substitute=synthesized)
+        response._error = error
+        response._http_status = http_status
+        return response
+
+    # -- ferrolink additions -------------------------------------------------------------
+
+    def getError(self) -> Optional[str]:
+        """Why the request failed at the transport level (the cause of a synthesized 421)."""
+        return self._error
+
+    def getHTTPStatus(self) -> Optional[int]:
+        """The HTTP status of the reply (``None`` when no reply was received)."""
+        return self._http_status
+
+    # -- columns -------------------------------------------------------------------------
+
+    def _properties(self) -> dict[str, list[str]]:
+        properties: Optional[dict[str, list[str]]] = self._hash.get("PROPERTY")
+        return properties if properties is not None else _NO_PROPERTIES
+
+    def _column_map(self) -> dict[str, Column]:
+        if self._columns is None:
+            self._columns = {key: Column(key, data) for key, data in self._properties().items()}
+        return self._columns
+
+    def addColumn(self, key: str, data: list[str]) -> Response:
+        self._column_map()[key] = Column(key, data)
+        return self
+
+    def addRecord(self, h: dict[str, str]) -> Response:
+        self._record_list().append(Record(h))
+        return self
+
+    def getColumn(self, key: str) -> Optional[Column]:
+        return self._column_map().get(key)
+
+    def getColumnIndex(self, colkey: str, index: int) -> Optional[str]:
+        column = self.getColumn(colkey)
+        return column.getDataByIndex(index) if column is not None else None
+
+    def getColumnKeys(self) -> list[str]:
+        return list(self._column_map())
+
+    def getColumns(self) -> list[Column]:
+        return list(self._column_map().values())
+
+    # -- command -------------------------------------------------------------------------
+
+    def getCommand(self) -> Optional[dict[str, Any]]:
+        """The flattened command sent (``PASSWORD`` shown as ``***``)."""
+        return self._command
+
+    def getCommandPlain(self) -> str:
+        """``KEY = VALUE`` lines; every ``...PASSWORD`` value is shown as ``***``."""
+        if self._command is None:
+            return ""
+        return "".join(
+            f"{key} = {'***' if 'PASSWORD' in str(key).upper() else value}\n"
+            for key, value in self._command.items()
+        )
+
+    # -- records -------------------------------------------------------------------------
+
+    def _record_list(self) -> list[Record]:
+        if self._records is None:
+            properties = self._properties()
+            rows = _core.hexonet_rows(properties) if properties else []
+            self._records = [Record(row) for row in rows]
+        return self._records
+
+    def getRecords(self) -> list[Record]:
+        return self._record_list()
+
+    def getRecord(self, idx: int) -> Optional[Record]:
+        records = self._record_list()
+        return records[idx] if 0 <= idx < len(records) else None
+
+    def getRecordsCount(self) -> int:
+        if self._records is not None:
+            return len(self._records)
+        return max(map(len, self._properties().values()), default=0)
+
+    def _has_current_record(self) -> bool:
+        return 0 <= self._record_index < self.getRecordsCount()
+
+    def getCurrentRecord(self) -> Optional[Record]:
+        return self._record_list()[self._record_index] if self._has_current_record() else None
+
+    def getNextRecord(self) -> Optional[Record]:
+        if self._has_current_record() and self._record_index + 1 < self.getRecordsCount():
+            self._record_index += 1
+            return self._record_list()[self._record_index]
+        return None
+
+    def getPreviousRecord(self) -> Optional[Record]:
+        if self._record_index > 0 and self._has_current_record():
+            self._record_index -= 1
+            return self._record_list()[self._record_index]
+        return None
+
+    def rewindRecordList(self) -> Response:
+        self._record_index = 0
+        return self
+
+    # -- paging --------------------------------------------------------------------------
+
+    def _paging_value(self, key: str) -> Optional[int]:
+        column = self.getColumn(key)
+        if column is not None:
+            value = column.getDataByIndex(0)
+            if value is not None:
+                return int(value)
+        return None
+
+    def getRecordsTotalCount(self) -> int:
+        total = self._paging_value("TOTAL")
+        return self.getRecordsCount() if total is None else total
+
+    def getRecordsLimitation(self) -> int:
+        limit = self._paging_value("LIMIT")
+        return self.getRecordsCount() if limit is None else limit
+
+    def getFirstRecordIndex(self) -> Optional[int]:
+        first = self._paging_value("FIRST")
+        if first is not None:
+            return first
+        return 0 if self.getRecordsCount() else None
+
+    def getLastRecordIndex(self) -> Optional[int]:
+        last = self._paging_value("LAST")
+        if last is not None:
+            return last
+        count = self.getRecordsCount()
+        return count - 1 if count else None
+
+    def getCurrentPageNumber(self) -> Optional[int]:
+        first = self.getFirstRecordIndex()
+        limit = self.getRecordsLimitation()
+        if first is not None and limit:
+            return math.floor(first / limit) + 1
+        return None
+
+    def getNumberOfPages(self) -> int:
+        total = self.getRecordsTotalCount()
+        limit = self.getRecordsLimitation()
+        if total and limit:
+            return math.ceil(total / limit)
+        return 0
+
+    def getNextPageNumber(self) -> Optional[int]:
+        current = self.getCurrentPageNumber()
+        if current is None:
+            return None
+        return min(current + 1, self.getNumberOfPages())
+
+    def getPreviousPageNumber(self) -> Optional[int]:
+        current = self.getCurrentPageNumber()
+        if current is not None and current - 1:
+            return current - 1
+        return None
+
+    def hasNextPage(self) -> bool:
+        current = self.getCurrentPageNumber()
+        return current is not None and current + 1 <= self.getNumberOfPages()
+
+    def hasPreviousPage(self) -> bool:
+        current = self.getCurrentPageNumber()
+        return current is not None and current - 1 > 0
+
+    def getPagination(self) -> dict[str, Optional[int]]:
+        return {
+            "COUNT": self.getRecordsCount(),
+            "CURRENTPAGE": self.getCurrentPageNumber(),
+            "FIRST": self.getFirstRecordIndex(),
+            "LAST": self.getLastRecordIndex(),
+            "LIMIT": self.getRecordsLimitation(),
+            "NEXTPAGE": self.getNextPageNumber(),
+            "PAGES": self.getNumberOfPages(),
+            "PREVIOUSPAGE": self.getPreviousPageNumber(),
+            "TOTAL": self.getRecordsTotalCount(),
+        }
+
+    def getListHash(self) -> dict[str, Any]:
+        return {
+            "LIST": [record.getData() for record in self._record_list()],
+            "meta": {"columns": self.getColumnKeys(), "pg": self.getPagination()},
+        }
+
+    # snake_case aliases
+    get_error = getError
+    get_http_status = getHTTPStatus
+    add_column = addColumn
+    add_record = addRecord
+    get_column = getColumn
+    get_column_index = getColumnIndex
+    get_column_keys = getColumnKeys
+    get_columns = getColumns
+    get_command = getCommand
+    get_command_plain = getCommandPlain
+    get_records = getRecords
+    get_record = getRecord
+    get_records_count = getRecordsCount
+    get_current_record = getCurrentRecord
+    get_next_record = getNextRecord
+    get_previous_record = getPreviousRecord
+    rewind_record_list = rewindRecordList
+    get_records_total_count = getRecordsTotalCount
+    get_records_limitation = getRecordsLimitation
+    get_first_record_index = getFirstRecordIndex
+    get_last_record_index = getLastRecordIndex
+    get_current_page_number = getCurrentPageNumber
+    get_number_of_pages = getNumberOfPages
+    get_next_page_number = getNextPageNumber
+    get_previous_page_number = getPreviousPageNumber
+    has_next_page = hasNextPage
+    has_previous_page = hasPreviousPage
+    get_pagination = getPagination
+    get_list_hash = getListHash

@@ -1,0 +1,119 @@
+"""``ResponseTemplate``: a parsed response with the basic accessors (spec §2.3, §2.4).
+
+Raw input may be ``str`` or bytes (UTF-8, latin-1 when that fails). ``""``/``None`` give the
+423 "Empty API response" template; a text without CODE or DESCRIPTION gives the 423
+"Invalid API response" template.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from .. import _core
+from . import responseparser
+
+__all__ = ["EMPTY_TEMPLATE", "INVALID_TEMPLATE", "RawResponse", "ResponseTemplate"]
+
+RawResponse = Union[str, bytes, bytearray, memoryview, None]
+
+EMPTY_TEMPLATE = (
+    "[RESPONSE]\r\nCODE=423\r\n"
+    "DESCRIPTION=Empty API response. Probably unreachable API end point {CONNECTION_URL}\r\nEOF\r\n"
+)
+INVALID_TEMPLATE = (
+    "[RESPONSE]\r\nCODE=423\r\nDESCRIPTION=Invalid API response. Contact Support\r\nEOF\r\n"
+)
+
+
+def decode(raw: RawResponse) -> str:
+    """Response bytes as text: UTF-8, or latin-1 when they are not valid UTF-8."""
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        data = bytes(raw)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+    kind = type(raw).__name__
+    raise TypeError(f'Type "{kind}" is not allowed for parameter "response". Use "str" instead.')
+
+
+class ResponseTemplate:
+    """Base class of :class:`~ferrolink.hexonet.response.Response`."""
+
+    _raw: str
+    _hash: dict[str, Any]
+
+    def __init__(self, response: RawResponse = "") -> None:
+        self._init_template(response)
+
+    def _init_template(self, response: RawResponse) -> None:
+        if type(response) is bytes:  # the hot path: an HTTP body
+            try:
+                text = response.decode("utf-8")
+            except UnicodeDecodeError:
+                text = response.decode("latin-1")
+        elif isinstance(response, dict):
+            raise TypeError(
+                'Type "dict" is not allowed for parameter "response". Use type "string" instead.'
+            )
+        elif response is None or (isinstance(response, str) and response == ""):
+            text = EMPTY_TEMPLATE
+        else:
+            text = decode(response)
+        parsed = _core.hexonet_parse(text)
+        if "CODE" not in parsed or "DESCRIPTION" not in parsed:
+            text = INVALID_TEMPLATE
+            parsed = responseparser.parse(text)
+        self._raw = text
+        self._hash = parsed
+
+    def getCode(self) -> int:
+        return int(self._hash["CODE"])
+
+    def getDescription(self) -> str:
+        description: str = self._hash["DESCRIPTION"]
+        return description
+
+    def getPlain(self) -> str:
+        return self._raw
+
+    def getQueuetime(self) -> float:
+        return float(self._hash["QUEUETIME"]) if "QUEUETIME" in self._hash else 0.0
+
+    def getHash(self) -> dict[str, Any]:
+        """The parsed dict itself (mutating it changes later accessor results)."""
+        return self._hash
+
+    def getRuntime(self) -> float:
+        return float(self._hash["RUNTIME"]) if "RUNTIME" in self._hash else 0.0
+
+    def isError(self) -> bool:
+        return bool(self._hash["CODE"][0] == "5")
+
+    def isSuccess(self) -> bool:
+        return bool(self._hash["CODE"][0] == "2")
+
+    def isTmpError(self) -> bool:
+        return bool(self._hash["CODE"][0] == "4")
+
+    def isPending(self) -> bool:
+        return bool(self._hash.get("PENDING") == "1")
+
+    # snake_case aliases
+    get_code = getCode
+    get_description = getDescription
+    get_plain = getPlain
+    get_queuetime = getQueuetime
+    get_hash = getHash
+    get_runtime = getRuntime
+    is_error = isError
+    is_success = isSuccess
+    is_tmp_error = isTmpError
+    is_pending = isPending
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._hash.get('CODE')} {self._hash.get('DESCRIPTION')!r}>"

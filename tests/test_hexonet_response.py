@@ -1,0 +1,180 @@
+"""HEXONET Response: columns, records, cursor, pagination maths, placeholders, masking."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+from ferrolink.hexonet.response import Response
+
+
+def page(count: int, first: int, last: int, limit: int, total: int, domains: list[str]) -> str:
+    lines = ["[RESPONSE]", "CODE = 200", "DESCRIPTION = Command completed successfully"]
+    lines.append(f"PROPERTY[COUNT][0] = {count}")
+    lines += [f"PROPERTY[DOMAIN][{i}] = {d}" for i, d in enumerate(domains)]
+    lines += [
+        f"PROPERTY[FIRST][0] = {first}",
+        f"PROPERTY[LAST][0] = {last}",
+        f"PROPERTY[LIMIT][0] = {limit}",
+        f"PROPERTY[TOTAL][0] = {total}",
+        "QUEUETIME = 0",
+        "RUNTIME = 0.011",
+        "EOF",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_spec_list_page() -> None:
+    r = Response(page(2, 2, 3, 2, 5, ["alpha-example.com", "beta-example.net"]))
+    assert r.getColumnKeys() == ["COUNT", "DOMAIN", "FIRST", "LAST", "LIMIT", "TOTAL"]
+    assert r.getRecordsCount() == 2
+    first = r.getRecord(0)
+    assert first is not None
+    assert first.getData() == {
+        "COUNT": "2",
+        "DOMAIN": "alpha-example.com",
+        "FIRST": "2",
+        "LAST": "3",
+        "LIMIT": "2",
+        "TOTAL": "5",
+    }
+    assert r.getRecords()[1].getData() == {"DOMAIN": "beta-example.net"}
+    assert r.getPagination() == {
+        "COUNT": 2,
+        "CURRENTPAGE": 2,
+        "FIRST": 2,
+        "LAST": 3,
+        "LIMIT": 2,
+        "NEXTPAGE": 3,
+        "PAGES": 3,
+        "PREVIOUSPAGE": 1,
+        "TOTAL": 5,
+    }
+    assert r.hasNextPage() and r.hasPreviousPage()
+
+
+def test_last_partial_page() -> None:
+    r = Response(page(1, 4, 4, 2, 5, ["e.com"]))
+    pg = r.getPagination()
+    assert (pg["CURRENTPAGE"], pg["PAGES"], pg["NEXTPAGE"], pg["PREVIOUSPAGE"]) == (3, 3, 3, 2)
+    assert not r.hasNextPage() and r.hasPreviousPage()
+
+
+def test_first_full_page() -> None:
+    r = Response(page(3, 0, 2, 3, 9, ["a.com", "b.com", "c.com"]))
+    pg = r.getPagination()
+    assert (pg["CURRENTPAGE"], pg["PAGES"], pg["NEXTPAGE"], pg["PREVIOUSPAGE"]) == (1, 3, 2, None)
+    assert r.hasNextPage() and not r.hasPreviousPage()
+
+
+def test_empty_list_page() -> None:
+    r = Response(page(0, 0, -1, 100, 0, []))
+    assert r.getRecordsCount() == 1
+    record = r.getRecord(0)
+    assert record is not None
+    assert set(record.getData()) == {"COUNT", "FIRST", "LAST", "LIMIT", "TOTAL"}
+    pg = r.getPagination()
+    assert (pg["CURRENTPAGE"], pg["PAGES"], pg["NEXTPAGE"], pg["PREVIOUSPAGE"]) == (1, 0, 0, None)
+    assert (pg["FIRST"], pg["LAST"], pg["LIMIT"], pg["TOTAL"]) == (0, -1, 100, 0)
+
+
+def test_response_without_properties() -> None:
+    r = Response("[RESPONSE]\nCODE=200\nDESCRIPTION=ok\nEOF")
+    assert r.getRecords() == [] and r.getRecordsCount() == 0
+    assert r.getCurrentRecord() is None
+    assert r.getPagination() == {
+        "COUNT": 0,
+        "CURRENTPAGE": None,
+        "FIRST": None,
+        "LAST": None,
+        "LIMIT": 0,
+        "NEXTPAGE": None,
+        "PAGES": 0,
+        "PREVIOUSPAGE": None,
+        "TOTAL": 0,
+    }
+    assert not r.hasNextPage() and not r.hasPreviousPage()
+    assert r.getListHash() == {"LIST": [], "meta": {"columns": [], "pg": r.getPagination()}}
+
+
+def test_ragged_columns_and_column_access() -> None:
+    r = Response("CODE=200\nDESCRIPTION=ok\nPROPERTY[A][0]=1\nPROPERTY[A][1]=2\nPROPERTY[B][0]=x")
+    assert [rec.getData() for rec in r.getRecords()] == [{"A": "1", "B": "x"}, {"A": "2"}]
+    column = r.getColumn("A")
+    assert column is not None
+    assert (column.getKey(), column.getData(), column.length) == ("A", ["1", "2"], 2)
+    assert (column.getDataByIndex(1), column.getDataByIndex(2), column.getDataByIndex(-1)) == (
+        "2",
+        None,
+        None,
+    )
+    assert column.hasDataIndex(0) and not column.hasDataIndex(2)
+    assert r.getColumn("NOPE") is None
+    assert r.getColumnIndex("B", 0) == "x" and r.getColumnIndex("B", 1) is None
+    assert r.getColumnIndex("NOPE", 0) is None
+    assert [c.getKey() for c in r.getColumns()] == ["A", "B"]
+    assert r.getRecord(2) is None and r.getRecord(-1) is None
+    record = r.getRecord(1)
+    assert record is not None and record.getDataByKey("B") is None
+
+
+def test_record_cursor() -> None:
+    r = Response(
+        "CODE=200\nDESCRIPTION=ok\n" + "".join(f"PROPERTY[D][{i}]=d{i}\n" for i in range(3))
+    )
+
+    def data(rec: Any) -> Optional[str]:
+        return None if rec is None else rec.getDataByKey("D")
+
+    assert data(r.getCurrentRecord()) == "d0"
+    assert data(r.getPreviousRecord()) is None
+    assert data(r.getNextRecord()) == "d1"
+    assert data(r.getNextRecord()) == "d2"
+    assert data(r.getNextRecord()) is None
+    assert data(r.getCurrentRecord()) == "d2"
+    assert data(r.getPreviousRecord()) == "d1"
+    assert data(r.rewindRecordList().getCurrentRecord()) == "d0"
+
+
+def test_add_column_and_record() -> None:
+    r = Response("CODE=200\nDESCRIPTION=ok")
+    r.addColumn("X", ["1"]).addRecord({"X": "1"})
+    assert r.getColumnKeys() == ["X"] and r.getRecordsCount() == 1
+
+
+def test_placeholders_and_password_masking() -> None:
+    cmd = {"COMMAND": "CheckAuthentication", "PASSWORD": "secret", "NEWPASSWORD": "n"}
+    r = Response("", cmd, {"CONNECTION_URL": "https://x/api"})
+    assert (
+        r.getDescription() == "Empty API response. Probably unreachable API end point https://x/api"
+    )
+    assert cmd["PASSWORD"] == "***"  # the caller's dict, as in the original
+    assert r.getCommand() is cmd
+    plain = r.getCommandPlain()
+    assert "PASSWORD = ***\n" in plain and "secret" not in plain and "NEWPASSWORD = ***" in plain
+    # The public constructor keeps the original substitution (unknown placeholders deleted).
+    assert Response("CODE=200\nDESCRIPTION=ok {FOO} bar").getDescription() == "ok  bar"
+
+
+def test_hash_is_live() -> None:
+    r = Response("CODE=200\nDESCRIPTION=ok")
+    r.getHash()["CODE"] = "541"
+    assert r.getCode() == 541 and r.isError()
+
+
+@pytest.mark.parametrize("limit", ["0", "x"])
+def test_bad_paging_values(limit: str) -> None:
+    r = Response(f"CODE=200\nDESCRIPTION=ok\nPROPERTY[LIMIT][0]={limit}\nPROPERTY[TOTAL][0]=5")
+    if limit == "0":
+        assert r.getCurrentPageNumber() is None and r.getNumberOfPages() == 0
+    else:
+        with pytest.raises(ValueError):
+            r.getPagination()
+
+
+def test_snake_case_aliases() -> None:
+    r = Response(page(2, 2, 3, 2, 5, ["a.com", "b.com"]))
+    assert r.get_pagination() == r.getPagination()
+    assert r.get_list_hash() == r.getListHash()
+    assert r.get_code() == 200 and r.is_success()
