@@ -1,6 +1,6 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
-from typing import Optional
+from typing import Any, Optional
 
 __version__: str
 
@@ -36,3 +36,13 @@ def _bench_request_loop(
     n: int,
 ) -> float: ...
 def generate_test_ca(hosts: list[str]) -> tuple[str, str, str]: ...
+
+# MyQttHub codec (rust/core/src/mqtt.rs)
+def myqtthub_publish_body(
+    token: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False, dup: bool = False
+) -> bytes: ...
+def myqtthub_publish_bodies(
+    token: str, messages: list[tuple[str, bytes, int, bool, bool]]
+) -> list[bytes]: ...
+def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
+def myqtthub_b64decode(text: bytes) -> bytes: ...

@@ -12,6 +12,7 @@ __all__ = ["EMULATORS", "create"]
 EMULATORS: dict[str, str] = {
     "echo": "ferrolink.sandbox.echo:EchoService",
     "dsync": "ferrolink.sandbox.dsync:DsyncService",
+    "myqtthub": "ferrolink.sandbox.myqtthub:MyQttHubService",
 }
 
 
