@@ -18,6 +18,7 @@ __all__ = ["main"]
 # Service modules that add subcommands through ``register(subparsers)``.
 SERVICE_CLIS: list[str] = [
     "ferrolink.dsync.cli",
+    "ferrolink.myqtthub.cli",
 ]
 
 

@@ -21,6 +21,7 @@ __all__ = ["DEMOS", "Report", "run"]
 DEMOS: dict[str, str] = {
     "transport": "ferrolink.demo:transport_demo",
     "dsync": "ferrolink.dsync.demo:demo",
+    "myqtthub": "ferrolink.myqtthub.demo:demo",
 }
 
 
