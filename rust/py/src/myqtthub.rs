@@ -2,9 +2,10 @@
 //! batch) and `/pull` reply decoding. Conversions only; the rules live in `ferrolink_core::mqtt`.
 
 use ferrolink_core::mqtt::{self, CodecError, Member, Publish};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use serde_json::Value;
 
 use crate::errors::raise;
@@ -73,6 +74,7 @@ fn myqtthub_decode_pull<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py
     for members in messages {
         let dict = PyDict::new(py);
         for (key, member) in members {
+            let key = member_key(py, &key);
             match member {
                 Member::Payload(bytes) => dict.set_item(key, PyBytes::new(py, &bytes))?,
                 Member::Json(value) => dict.set_item(key, json_to_py(py, value)?)?,
@@ -81,6 +83,18 @@ fn myqtthub_decode_pull<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py
         out.append(dict)?;
     }
     Ok(out)
+}
+
+/// The usual member names as interned strings: one object each, not one per message.
+fn member_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    match key {
+        "topic" => intern!(py, "topic").clone(),
+        "payload" => intern!(py, "payload").clone(),
+        "qos" => intern!(py, "qos").clone(),
+        "retain" => intern!(py, "retain").clone(),
+        "dup" => intern!(py, "dup").clone(),
+        other => PyString::new(py, other),
+    }
 }
 
 /// Standard base64 decode (for payloads that arrive one by one).
