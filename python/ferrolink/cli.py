@@ -18,6 +18,8 @@ __all__ = ["main"]
 # Service modules that add subcommands through ``register(subparsers)``.
 SERVICE_CLIS: list[str] = [
     "ferrolink.hexonet.cli",
+    "ferrolink.dsync.cli",
+    "ferrolink.myqtthub.cli",
 ]
 
 

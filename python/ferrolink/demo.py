@@ -21,6 +21,8 @@ __all__ = ["DEMOS", "Report", "run"]
 DEMOS: dict[str, str] = {
     "transport": "ferrolink.demo:transport_demo",
     "hexonet": "ferrolink.hexonet.demo:demo",
+    "dsync": "ferrolink.dsync.demo:demo",
+    "myqtthub": "ferrolink.myqtthub.demo:demo",
 }
 
 

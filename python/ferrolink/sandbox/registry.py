@@ -12,6 +12,8 @@ __all__ = ["EMULATORS", "create"]
 EMULATORS: dict[str, str] = {
     "echo": "ferrolink.sandbox.echo:EchoService",
     "hexonet": "ferrolink.sandbox.hexonet:HexonetService",
+    "dsync": "ferrolink.sandbox.dsync:DsyncService",
+    "myqtthub": "ferrolink.sandbox.myqtthub:MyQttHubService",
 }
 
 

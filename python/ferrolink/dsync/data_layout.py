@@ -1,0 +1,333 @@
+"""Data layouts: the schema a connector serves to DSYNC (``Field``, ``Endpoint``, ``DataLayout``).
+
+Same names, constructors and output as the original SDK, with its gaps closed: field types
+are checked, ``object`` fields can nest child fields, ``add_*`` reject the wrong objects, and
+the whole layout can be validated (:meth:`DataLayout.validate`) by the same rules the sandbox
+platform applies.
+
+Deviation, on purpose: the first field message keeps its trailing space (the PHP SDK's form),
+so the concatenated message reads well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, Union
+
+from ..errors import InvalidArgumentError
+from ..redact import MASK
+from .rules import FIELD_TYPES, layout_problems
+
+__all__ = [
+    "TYPE_BOOLEAN",
+    "TYPE_CUSTOM",
+    "TYPE_DATE",
+    "TYPE_DATETIME",
+    "TYPE_EMAIL",
+    "TYPE_MATH",
+    "TYPE_NUMBER",
+    "TYPE_OBJECT",
+    "TYPE_TEXT",
+    "TYPE_TIME",
+    "TYPE_URL",
+    "DataLayout",
+    "Endpoint",
+    "Field",
+    "LayoutTypeError",
+    "ValidationException",
+    "layout_envelope",
+]
+
+TYPE_TEXT = "text"
+TYPE_NUMBER = "number"
+TYPE_URL = "url"
+TYPE_EMAIL = "email"
+TYPE_DATE = "date"
+TYPE_TIME = "time"
+TYPE_DATETIME = "datetime"
+TYPE_BOOLEAN = "boolean"
+TYPE_OBJECT = "object"
+TYPE_MATH = "math"
+TYPE_CUSTOM = "custom"
+
+
+class ValidationException(InvalidArgumentError):
+    """A field, endpoint or layout is incomplete or wrong. ``errors`` lists each problem."""
+
+    def __init__(self, message: str, errors: Optional[list[str]] = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors) if errors is not None else [message]
+
+
+class LayoutTypeError(ValidationException, TypeError):
+    """An ``add_*`` method was given an object of the wrong class."""
+
+
+class Field:
+    """One attribute of an entity. Built from a dict; unknown keys are ignored.
+
+    ``fields`` (a list of :class:`Field` or dicts) nests child fields under an ``object``
+    field; they are emitted after the 13 standard keys.
+    """
+
+    TYPE_TEXT = TYPE_TEXT
+    TYPE_NUMBER = TYPE_NUMBER
+    TYPE_URL = TYPE_URL
+    TYPE_EMAIL = TYPE_EMAIL
+    TYPE_DATE = TYPE_DATE
+    TYPE_TIME = TYPE_TIME
+    TYPE_DATETIME = TYPE_DATETIME
+    TYPE_BOOLEAN = TYPE_BOOLEAN
+    TYPE_OBJECT = TYPE_OBJECT
+    TYPE_MATH = TYPE_MATH
+    TYPE_CUSTOM = TYPE_CUSTOM
+    TYPES = FIELD_TYPES
+
+    # The 13 keys of generate(), in the documented order.
+    KEYS = (
+        "id",
+        "treekey",
+        "value",
+        "type",
+        "multiple",
+        "date_format",
+        "required",
+        "functions",
+        "primary_key",
+        "foreign_key",
+        "bool_settings",
+        "name",
+        "description",
+    )
+
+    def __init__(self, attributes: Optional[Mapping[str, Any]] = None) -> None:
+        self.id: Any = None
+        self.treekey: Optional[str] = None
+        self.value: Any = None
+        self.type: Optional[str] = None
+        self.multiple: bool = False
+        self.date_format: Optional[str] = None
+        self.required: bool = False
+        self.functions: list[Any] = []  # a new list per instance
+        self.primary_key: bool = False
+        self.foreign_key: Any = None
+        self.bool_settings: Any = None
+        self.name: Optional[str] = None
+        self.description: Optional[str] = None
+        self.fields: list[Field] = []
+        if attributes is None:
+            return
+        if not isinstance(attributes, Mapping):
+            raise LayoutTypeError(
+                f"Field attributes must be a dict, got {type(attributes).__name__}"
+            )
+        for key in self.KEYS:
+            if key in attributes:
+                value = attributes[key]
+                setattr(
+                    self, key, list(value) if key == "functions" and value is not None else value
+                )
+        if attributes.get("fields"):
+            self.fields = _fields_from_attributes(attributes["fields"])
+
+    def add_field(self, field: Field) -> Field:
+        """Nest ``field`` under this ``object`` field."""
+        self.fields.append(_checked_field("add_field", field))
+        return self
+
+    def add_fields(self, fields: Iterable[Field]) -> Field:
+        self.fields.extend(_checked_fields(fields))
+        return self
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationException` naming every missing or wrong attribute."""
+        message = ""
+        if not self.treekey:
+            message += "Treekey is required for this field. "
+        if not self.type:
+            message += "Field type is required. "
+        elif self.type not in FIELD_TYPES:
+            message += f"Field type {self.type!r} is not one of: {', '.join(FIELD_TYPES)}. "
+        if not self.name:
+            message += "Name of field is required. "
+        if self.fields and self.type != TYPE_OBJECT:
+            message += "Only fields of type object can have nested fields. "
+        if message:
+            raise ValidationException(message)
+        for child in self.fields:
+            child.validate()
+
+    def generate(self) -> dict[str, Any]:
+        """The field as the platform expects it: all 13 keys in order (+ nested ``fields``)."""
+        self.validate()
+        out = {key: getattr(self, key) for key in self.KEYS}
+        out["functions"] = list(self.functions or [])
+        if self.type == TYPE_OBJECT:
+            out["fields"] = [child.generate() for child in self.fields]
+        return out
+
+    def __repr__(self) -> str:
+        return f"Field(treekey={self.treekey!r}, type={self.type!r}, name={self.name!r})"
+
+
+class Endpoint:
+    """One entity of the connector (``entity_name``, ``treekey``, ``endpoint_url``,
+    ``entity_token``) and its fields."""
+
+    def __init__(self, attributes: Optional[Mapping[str, Any]] = None) -> None:
+        self.entity_name: Optional[str] = None
+        self.treekey: Optional[str] = None
+        self.endpoint_url: Optional[str] = None
+        self.entity_token: Optional[str] = None
+        self.fields: list[Field] = []
+        if attributes is None:
+            return
+        if not isinstance(attributes, Mapping):
+            raise LayoutTypeError(
+                f"Endpoint attributes must be a dict, got {type(attributes).__name__}"
+            )
+        for key in ("entity_name", "treekey", "endpoint_url", "entity_token"):
+            if key in attributes:
+                setattr(self, key, attributes[key])
+        if attributes.get("fields"):
+            self.fields = _fields_from_attributes(attributes["fields"])
+
+    def add_field(self, field: Field) -> Endpoint:
+        self.fields.append(_checked_field("add_field", field))
+        return self
+
+    def add_fields(self, fields: Iterable[Field]) -> Endpoint:
+        self.fields.extend(_checked_fields(fields))
+        return self
+
+    def validate(self) -> None:
+        message = ""
+        if not self.treekey:
+            message += "Treekey is required for this endpoint. "
+        if not self.entity_name:
+            message += "Entity name is required. "
+        if not self.endpoint_url:
+            message += "The endpoint url is required. "
+        if not self.entity_token:
+            message += "The entity token is required. "
+        if message:
+            raise ValidationException(message)
+
+    def generate(self) -> dict[str, Any]:
+        self.validate()
+        return {
+            "entity_name": self.entity_name,
+            "treekey": self.treekey,
+            "endpoint_url": self.endpoint_url,
+            "entity_token": self.entity_token,
+            "fields": [field.generate() for field in self.fields],
+        }
+
+    def __repr__(self) -> str:
+        token = MASK if self.entity_token else None
+        return (
+            f"Endpoint(entity_name={self.entity_name!r}, endpoint_url={self.endpoint_url!r}, "
+            f"entity_token={token!r}, fields={len(self.fields)})"
+        )
+
+
+class DataLayout:
+    """Every endpoint of the connector; :meth:`generate` gives ``{"data_layout": [...]}``."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataLayout:
+        """Rebuild a layout from its JSON: ``{"data_layout": [...]}`` or the served envelope."""
+        if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+            data = data["data"]
+        if not isinstance(data, Mapping) or not isinstance(data.get("data_layout"), list):
+            raise ValidationException('a data layout is a JSON object with a "data_layout" list')
+        layout = cls()
+        for index, endpoint in enumerate(data["data_layout"]):
+            if not isinstance(endpoint, Mapping):
+                raise ValidationException(f"data_layout[{index}] must be an object")
+            layout.add_endpoint(Endpoint(endpoint))
+        return layout
+
+    def add_endpoint(self, endpoint: Endpoint) -> DataLayout:
+        if not isinstance(endpoint, Endpoint):
+            raise LayoutTypeError(
+                f"add_endpoint() needs an Endpoint, got {type(endpoint).__name__}"
+            )
+        self.endpoints.append(endpoint)
+        return self
+
+    def add_endpoints(self, endpoints: Iterable[Endpoint]) -> DataLayout:
+        items = _listed("add_endpoints", endpoints)
+        for index, endpoint in enumerate(items):
+            if not isinstance(endpoint, Endpoint):
+                raise LayoutTypeError(
+                    f"add_endpoints() needs Endpoint objects; item {index} is "
+                    f"{type(endpoint).__name__}"
+                )
+        self.endpoints.extend(items)
+        return self
+
+    def generate(self) -> dict[str, Any]:
+        """``{"data_layout": [...]}``; each endpoint and field checks itself, nothing more."""
+        return {"data_layout": [endpoint.generate() for endpoint in self.endpoints]}
+
+    def validate(self) -> dict[str, Any]:
+        """Generate and check the whole layout (§3.5); returns it, or raises listing problems."""
+        generated = self.generate()
+        problems = layout_problems(generated)
+        if problems:
+            raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+        return generated
+
+    def __repr__(self) -> str:
+        names = [e.entity_name for e in self.endpoints]
+        return f"DataLayout(endpoints={names!r})"
+
+
+def layout_envelope(
+    layout: Union[DataLayout, Mapping[str, Any]], *, validate: bool = True
+) -> dict[str, Any]:
+    """The reply a connector serves on ``GET /datalayout``: ``{status, message, detail, data}``.
+
+    ``detail`` is ``{}`` (the blueprint's form; the original README showed ``''``).
+    """
+    if isinstance(layout, DataLayout):
+        data = layout.validate() if validate else layout.generate()
+    else:
+        data = dict(layout)
+        if validate:
+            problems = layout_problems(data)
+            if problems:
+                raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+    return {"status": 200, "message": "OK", "detail": {}, "data": data}
+
+
+def _checked_field(method: str, field: Any) -> Field:
+    if not isinstance(field, Field):
+        raise LayoutTypeError(f"{method}() needs a Field, got {type(field).__name__}")
+    return field
+
+
+def _checked_fields(fields: Any) -> list[Field]:
+    items = _listed("add_fields", fields)
+    for index, field in enumerate(items):
+        if not isinstance(field, Field):
+            raise LayoutTypeError(
+                f"add_fields() needs Field objects; item {index} is {type(field).__name__}"
+            )
+    return items
+
+
+def _fields_from_attributes(fields: Any) -> list[Field]:
+    """``fields`` given in a constructor dict: Field objects or their dicts (as loaded JSON)."""
+    items = _listed("fields", fields)
+    return [f if isinstance(f, Field) else Field(f) for f in items]
+
+
+def _listed(method: str, items: Any) -> list[Any]:
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        raise LayoutTypeError(f"{method}() needs a list, got {type(items).__name__}")
+    return list(items)
