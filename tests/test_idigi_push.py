@@ -129,9 +129,10 @@ def test_bad_credentials_throttling_and_api_keys(
     sb: ferrolink.sandbox.Sandbox, svc: IdigiService
 ) -> None:
     long_user = make_client(sb, svc)
-    with push_client(
-        "x" * 70, "secret-pw", hostname=svc.rest_hostport, ca_certs=sb.ca_file
-    ) as bad, pytest.raises(errors.AuthenticationError) as info:
+    with (
+        push_client("x" * 70, "secret-pw", hostname=svc.rest_hostport, ca_certs=sb.ca_file) as bad,
+        pytest.raises(errors.AuthenticationError) as info,
+    ):
         bad.list_monitors()
     assert "secret-pw" not in str(info.value)
     svc.throttle_next = 2
@@ -186,7 +187,9 @@ def test_create_session_does_not_block_and_reports_failures(
     states: list[str] = []
     problems: list[BaseException] = []
     started = time.monotonic()
-    session = c.create_session(print, 1, on_state=lambda s, d: states.append(s), on_error=problems.append)
+    session = c.create_session(
+        print, 1, on_state=lambda s, d: states.append(s), on_error=problems.append
+    )
     assert time.monotonic() - started < 0.5
     assert wait_for(lambda: "failed" in states)
     assert any(isinstance(p, errors.ConnectError) for p in problems)
@@ -200,7 +203,11 @@ def test_wrong_password_and_unknown_monitor_fail_with_typed_errors(
     mid = client.create_monitor(["Test"])
     problems: list[BaseException] = []
     bad = push_client(
-        svc.username, "wrong", hostname=svc.rest_hostport, ca_certs=sb.ca_file, push_port=svc.push_tls_port
+        svc.username,
+        "wrong",
+        hostname=svc.rest_hostport,
+        ca_certs=sb.ca_file,
+        push_port=svc.push_tls_port,
     )
     bad.create_session(print, mid, on_error=problems.append)
     client.create_session(print, 999_999, on_error=problems.append)
@@ -212,11 +219,16 @@ def test_wrong_password_and_unknown_monitor_fail_with_typed_errors(
     bad.close()
 
 
-def test_tls_verification_is_on(sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient) -> None:
+def test_tls_verification_is_on(
+    sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient
+) -> None:
     mid = client.create_monitor(["Test"])
     cred = sb.credentials("idigi")
     untrusting = push_client(
-        cred["username"], cred["password"], hostname=svc.rest_hostport, push_port=svc.push_tls_port,
+        cred["username"],
+        cred["password"],
+        hostname=svc.rest_hostport,
+        push_port=svc.push_tls_port,
         max_attempts=1,
     )
     problems: list[BaseException] = []
@@ -363,7 +375,9 @@ def test_unknown_types_are_skipped_and_malformed_frames_reconnect(
     rec = Recorder()
     problems: list[BaseException] = []
     states: list[str] = []
-    client.create_session(rec, mid, on_error=problems.append, on_state=lambda s, d: states.append(s))
+    client.create_session(
+        rec, mid, on_error=problems.append, on_state=lambda s, d: states.append(s)
+    )
     assert svc.wait_connected(mid)
     svc.send_raw(mid, bytes.fromhex("0009 00000003 aabbcc"))
     publish_n(svc, 0, 1)
@@ -406,7 +420,9 @@ def test_batch_mode_and_back_pressure_lose_nothing(
     slow.close()
 
 
-def test_idle_timeout_detects_silence(sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient) -> None:
+def test_idle_timeout_detects_silence(
+    sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient
+) -> None:
     c = make_client(sb, svc, idle_timeout=0.2)
     mid = client.create_monitor(["Test"])
     problems: list[BaseException] = []
@@ -416,7 +432,9 @@ def test_idle_timeout_detects_silence(sb: ferrolink.sandbox.Sandbox, svc: IdigiS
     c.close()
 
 
-def test_six_byte_ack_is_a_loud_protocol_error(sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient) -> None:
+def test_six_byte_ack_is_a_loud_protocol_error(
+    sb: ferrolink.sandbox.Sandbox, svc: IdigiService, client: PushClient
+) -> None:
     mid = client.create_monitor(["Test"], ack="explicit")
     with socket.create_connection(("127.0.0.1", svc.push_port)) as s:
         s.sendall(codec.encode_connection_request(svc.username, svc.password, mid))

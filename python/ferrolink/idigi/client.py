@@ -164,7 +164,12 @@ class PushClient:
         return {"X-API-KEY-ID": self._api_key[0] or "", "X-API-KEY-SECRET": self._api_key[1] or ""}
 
     def _request(
-        self, method: str, path: str, *, body: Optional[str] = None, accept: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Optional[str] = None,
+        accept: str = "application/json",
     ) -> Response:
         headers = self._auth_headers()
         headers["Accept"] = accept
@@ -215,7 +220,9 @@ class PushClient:
                 f"compression must be 'none', 'gzip' or 'zlib', got {compression!r}"
             )
         if format_type not in ("json", "xml"):
-            raise errors.InvalidArgumentError(f"format_type must be 'json' or 'xml', got {format_type!r}")
+            raise errors.InvalidArgumentError(
+                f"format_type must be 'json' or 'xml', got {format_type!r}"
+            )
         fields: list[tuple[str, Any]] = [
             ("monTopic", _topics_text(topics)),
             ("monTransportType", "tcp"),
@@ -230,7 +237,9 @@ class PushClient:
             fields.append(("monAutoReplayOnConnect", "true" if auto_replay else "false"))
         if description is not None:
             fields.append(("monDescription", description))
-        body = "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+        body = (
+            "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+        )
         response = self._request("POST", "/ws/Monitor", body=body, accept="application/xml")
         if not response.ok:
             raise self._fail("Monitor could not be created", response)
@@ -245,7 +254,7 @@ class PushClient:
     def list_monitors(
         self, condition: Optional[str] = None, page_size: int = 1000
     ) -> list[dict[str, Any]]:
-        """Every monitor (legacy JSON items, values as strings), paging through ``remainingSize``."""
+        """Every monitor (legacy JSON items, values as strings), following ``remainingSize``."""
         return list(self.iter_monitors(condition, page_size))
 
     def iter_monitors(
@@ -316,7 +325,8 @@ class PushClient:
         """Open a push session for ``monitor_id``; returns at once (connecting runs behind)."""
         if not self.username or self._password is None:
             raise errors.AuthenticationError(
-                "push sessions need a username and password: the ConnectRequest has no API-key fields",
+                "push sessions need a username and password: "
+                "the ConnectRequest has no API-key fields",
                 host=self.push_host,
             )
         options = SessionOptions(
@@ -369,5 +379,5 @@ class PushClient:
 
 
 def push_client(username: Optional[str], password: Optional[str], **kwargs: Any) -> PushClient:
-    """The seed's factory: ``push_client("user", "pass", hostname=..., secure=True, ca_certs=None)``."""
+    """The seed's factory: ``push_client("user", "pass", hostname=..., secure=True)``."""
     return PushClient(username, password, **kwargs)

@@ -214,7 +214,7 @@ def encode_publish_message(
     *,
     count: int = 1,
     compression: int = COMPRESSION_NONE,
-    format: int = FORMAT_JSON,  # noqa: A002 - the protocol's field name
+    format: int = FORMAT_JSON,
     raw: bool = False,
 ) -> bytes:
     """PublishMessage; compresses with zlib when ``compression`` is 1 (unless ``raw``)."""

@@ -216,7 +216,9 @@ class PushSession:
         ):
             self._ack(blocks)
         elif policy == "truthy" and result is None:
-            log.debug("callback for monitor %s returned None: block not acknowledged", self.monitor_id)
+            log.debug(
+                "callback for monitor %s returned None: block not acknowledged", self.monitor_id
+            )
 
     def _ack(self, blocks: list[tuple[int, int]]) -> None:
         start = 0

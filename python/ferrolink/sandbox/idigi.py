@@ -21,6 +21,7 @@ everything received, and the fault modes of :class:`PushFaults`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -158,14 +159,10 @@ class _Connection:
     def close(self) -> None:
         if not self.closed.is_set():
             self.closed.set()
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
 
 
 # --- conditions ---------------------------------------------------------------------------
@@ -183,14 +180,14 @@ def _parse_condition(text: str) -> list[list[tuple[str, str, str]]]:
     while True:
         m = _CLAUSE.match(text, pos)
         if not m:
-            raise ValueError(f"bad condition near {text[pos:pos + 30]!r}")
+            raise ValueError(f"bad condition near {text[pos : pos + 30]!r}")
         groups[-1].append((m["attr"], m["op"].strip().lower(), m["value"].replace("''", "'")))
         pos = m.end()
         if pos >= len(text):
             return groups
         j = _JOIN.match(text, pos)
         if not j:
-            raise ValueError(f"expected 'and' or 'or' near {text[pos:pos + 30]!r}")
+            raise ValueError(f"expected 'and' or 'or' near {text[pos : pos + 30]!r}")
         if j.group(1).lower() == "or":
             groups.append([])
         pos = j.end()
@@ -427,7 +424,9 @@ class IdigiService(Service):
         auth = request.header("Authorization", "") or ""
         if auth.lower().startswith("basic "):
             try:
-                user, _, pw = base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")
+                user, _, pw = (
+                    base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")
+                )
             except (ValueError, UnicodeDecodeError):
                 return False
             return user == self.username and pw == self.password
@@ -441,7 +440,9 @@ class IdigiService(Service):
             self.throttle_next -= 1
             return HttpReply(429, "Too Many Requests")
         if not self._authorized(request):
-            return HttpReply(401, "Unauthorized", headers=[("WWW-Authenticate", 'Basic realm="sandbox"')])
+            return HttpReply(
+                401, "Unauthorized", headers=[("WWW-Authenticate", 'Basic realm="sandbox"')]
+            )
         path = request.path
         parts = [unquote(p) for p in path.split("/") if p]
         if len(parts) < 2 or parts[0] != "ws":
@@ -460,7 +461,11 @@ class IdigiService(Service):
             status = {"connect": 1, "disconnect": 0}.get(rest[1])
             if status is None:
                 return HttpReply(404, "use DeviceCore/{device}/connect or /disconnect")
-            body = {"devConnectwareId": rest[0], "dpConnectionStatus": status, "dpLastConnectTime": _now_iso()}
+            body = {
+                "devConnectwareId": rest[0],
+                "dpConnectionStatus": status,
+                "dpLastConnectTime": _now_iso(),
+            }
             n = self.publish("DeviceCore", "UPDATE", (rest[0],), body)
             return HttpReply.json({"published": n})
         if resource == "sandbox" and rest == ["event"] and request.method == "POST":
@@ -496,7 +501,11 @@ class IdigiService(Service):
             return HttpReply(400, "a DataPoint needs a stream id and data")
         point = {"streamId": stream, "data": data, "timestamp": _now_iso(), "cstId": self.cst_id}
         n = self.publish("DataPoint", "INSERTION", tuple(stream.split("/")), point)
-        return HttpReply(201, f"<result><location>DataPoint/{escape(stream)}</location><published>{n}</published></result>", "application/xml")
+        return HttpReply(
+            201,
+            f"<result><location>DataPoint/{escape(stream)}</location><published>{n}</published></result>",
+            "application/xml",
+        )
 
     def _filedata(self, request: HttpRequest, rest: list[str]) -> HttpReply:
         path = "/".join(rest)
@@ -580,7 +589,9 @@ class IdigiService(Service):
         with self._cond:
             monitor_id = self._next_id
             self._next_id += 1
-            self._monitors[monitor_id] = _Monitor(monitor_id, self.username, {**_DEFAULTS, **fields})
+            self._monitors[monitor_id] = _Monitor(
+                monitor_id, self.username, {**_DEFAULTS, **fields}
+            )
         body = (
             '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
             f"<result>\n   <location>Monitor/{monitor_id}</location>\n</result>"
@@ -604,7 +615,13 @@ class IdigiService(Service):
         return self._render(page, start, size, len(items), remaining, as_json)
 
     def _render(
-        self, items: list[dict[str, str]], start: int, size: int, total: int, remaining: int, as_json: bool
+        self,
+        items: list[dict[str, str]],
+        start: int,
+        size: int,
+        total: int,
+        remaining: int,
+        as_json: bool,
     ) -> HttpReply:
         envelope = {
             "resultTotalRows": str(total),
@@ -620,7 +637,11 @@ class IdigiService(Service):
             "<Monitor>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items()) + "</Monitor>"
             for item in items
         )
-        return HttpReply(200, f'<?xml version="1.0" encoding="ISO-8859-1"?>\n<result{attrs}>{body}</result>', "application/xml")
+        return HttpReply(
+            200,
+            f'<?xml version="1.0" encoding="ISO-8859-1"?>\n<result{attrs}>{body}</result>',
+            "application/xml",
+        )
 
     # -- push ------------------------------------------------------------------------------
 
@@ -690,7 +711,11 @@ class IdigiService(Service):
         old: Optional[_Connection] = None
         with self._cond:
             mon = self._monitors.get(request.monitor_id)
-            if mon is None or mon.owner != request.username or mon.fields.get("monTransportType") != "tcp":
+            if (
+                mon is None
+                or mon.owner != request.username
+                or mon.fields.get("monTransportType") != "tcp"
+            ):
                 mon = None
             else:
                 old = mon.connection
@@ -728,17 +753,23 @@ class IdigiService(Service):
                     frames = decoder.feed(chunk)
                 except codec.FrameError as exc:
                     self._protocol_error(
-                        f"bad bytes from push client (not a 10-byte PublishMessageReceived?): {exc}", chunk
+                        "bad bytes from push client "
+                        f"(not a 10-byte PublishMessageReceived?): {exc}",
+                        chunk,
                     )
                     break
                 with self._cond:
                     for frame in frames:
                         if isinstance(frame, codec.PublishMessageReceived):
-                            self.received.append(("ack", codec.encode_ack(frame.block_id, frame.status)))
+                            self.received.append(
+                                ("ack", codec.encode_ack(frame.block_id, frame.status))
+                            )
                             if conn is mon.connection:
                                 mon.outstanding.pop(frame.block_id, None)
                         else:
-                            self._protocol_error(f"unexpected message from client: {frame!r}", chunk)
+                            self._protocol_error(
+                                f"unexpected message from client: {frame!r}", chunk
+                            )
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -794,12 +825,19 @@ class IdigiService(Service):
         mon.last_sent = _now_iso()
         payload = text.encode("utf-8")
         if mon.fields.get("monCompression") != "zlib":
-            return codec.encode_publish_message(block_id, payload, count=len(msgs), format=format_byte)
+            return codec.encode_publish_message(
+                block_id, payload, count=len(msgs), format=format_byte
+            )
         wbits = {"raw": -15, "gzip": 31}.get(self.faults.deflate, 15)
         packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
         data = packer.compress(payload) + packer.flush()
         return codec.encode_publish_message(
-            block_id, data, count=len(msgs), compression=codec.COMPRESSION_ZLIB, format=format_byte, raw=True
+            block_id,
+            data,
+            count=len(msgs),
+            compression=codec.COMPRESSION_ZLIB,
+            format=format_byte,
+            raw=True,
         )
 
     def _send_loop(self, conn: _Connection, mon: _Monitor) -> None:

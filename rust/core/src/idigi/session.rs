@@ -735,17 +735,11 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
         flush_acks(shared, &mut conn, generation)?;
         wait_for_room(shared, &mut conn, generation)?;
         let n = match conn.read(&mut buf) {
-            Ok(0) => {
-                let detail = if decoder.at_boundary() {
-                    "server closed the connection".to_owned()
-                } else {
-                    format!(
-                        "server closed the connection mid-frame ({} bytes of a frame held)",
-                        decoder.buffered()
-                    )
-                };
-                return Err(SessionError::new(ErrorKind::Connect, detail));
+            // A TLS peer that hangs up without close_notify is, for us, just a hang-up.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(hangup(&decoder));
             }
+            Ok(0) => return Err(hangup(&decoder)),
             Ok(n) => n,
             Err(e) if is_tick(&e) => {
                 if let Some(idle) = config.idle_timeout {
@@ -796,6 +790,18 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
             return Err(e);
         }
     }
+}
+
+fn hangup(decoder: &FrameDecoder) -> SessionError {
+    let detail = if decoder.at_boundary() {
+        "server closed the connection".to_owned()
+    } else {
+        format!(
+            "server closed the connection mid-frame ({} bytes of a frame held)",
+            decoder.buffered()
+        )
+    };
+    SessionError::new(ErrorKind::Connect, detail)
 }
 
 fn describe(message: &Message) -> &'static str {
