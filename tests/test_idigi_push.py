@@ -384,6 +384,7 @@ def test_unknown_types_are_skipped_and_malformed_frames_reconnect(
     assert wait_for(lambda: rec.values() == [0])
     assert "unknown type 9" in str(problems[0]) and isinstance(problems[0], errors.ProtocolError)
     assert states.count("connected") == 1  # skipping needs no reconnect
+    assert wait_for(lambda: svc.outstanding(mid) == 0)  # block 0 acked: never delivered again
     for bad in (
         bytes.fromhex("0003 0000000f 0001 0001 00 01 00000006 0102030405"),  # PayloadSize
         bytes.fromhex("0003 7fffffff"),  # oversized

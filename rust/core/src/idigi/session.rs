@@ -787,6 +787,8 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
             emit(shared, events);
         }
         if let Some(e) = failure {
+            // The stream is unusable but still writable: acks already queued still count.
+            let _ = flush_acks(shared, &mut conn, generation);
             return Err(e);
         }
     }
