@@ -55,3 +55,50 @@ def myqtthub_publish_bodies(
 ) -> list[bytes]: ...
 def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
 def myqtthub_b64decode(text: bytes) -> bytes: ...
+# --- idigi ---------------------------------------------------------------------------------
+
+def idigi_encode_connection_request(username: str, password: str, monitor_id: int) -> bytes: ...
+def idigi_encode_connect_response(status: int, version: int = 1) -> bytes: ...
+def idigi_encode_ack(block_id: int, status: int = 200) -> bytes: ...
+def idigi_encode_publish(
+    block_id: int, count: int, compression: int, format: int, payload: bytes, raw: bool = False
+
+class IdigiFrameDecoder:
+    def __init__(self, max_frame_size: int = ..., max_payload_size: int = ...) -> None: ...
+    def feed(self, data: bytes) -> list[tuple[Any, ...]]: ...
+    @property
+    def buffered(self) -> int: ...
+    @property
+    def at_boundary(self) -> bool: ...
+
+class IdigiPushSession:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        monitor_id: int,
+        *,
+        tls: bool = True,
+        ca_file: Optional[str] = None,
+        server_name: Optional[str] = None,
+        connect_timeout: float = 10.0,
+        idle_timeout: Optional[float] = None,
+        keepalive: Optional[float] = 30.0,
+        max_frame_size: int = ...,
+        max_payload_size: int = ...,
+        queue_frames: int = 4096,
+        queue_bytes: int = ...,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        max_attempts: Optional[int] = None,
+        tick: float = 0.02,
+    ) -> None: ...
+    def next_events(
+        self, max_items: int = 1024, timeout: float = 0.1
+    ) -> tuple[list[tuple[Any, ...]], bool]: ...
+    def ack(self, generation: int, block_ids: list[int], status: int = 200) -> None: ...
+    @property
+    def generation(self) -> int: ...
+    def stop(self, timeout: float = 2.0) -> bool: ...

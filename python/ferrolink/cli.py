@@ -20,6 +20,7 @@ SERVICE_CLIS: list[str] = [
     "ferrolink.hexonet.cli",
     "ferrolink.dsync.cli",
     "ferrolink.myqtthub.cli",
+    "ferrolink.idigi.cli",
 ]
 
 

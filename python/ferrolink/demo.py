@@ -23,6 +23,7 @@ DEMOS: dict[str, str] = {
     "hexonet": "ferrolink.hexonet.demo:demo",
     "dsync": "ferrolink.dsync.demo:demo",
     "myqtthub": "ferrolink.myqtthub.demo:demo",
+    "idigi": "ferrolink.idigi.demo:demo",
 }
 
 

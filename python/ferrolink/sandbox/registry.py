@@ -14,6 +14,7 @@ EMULATORS: dict[str, str] = {
     "hexonet": "ferrolink.sandbox.hexonet:HexonetService",
     "dsync": "ferrolink.sandbox.dsync:DsyncService",
     "myqtthub": "ferrolink.sandbox.myqtthub:MyQttHubService",
+    "idigi": "ferrolink.sandbox.idigi:IdigiService",
 }
 
 

@@ -1,8 +1,291 @@
-//! Bindings for the idigi service's Rust codecs (filled in by its issue).
+//! Bindings for the iDigi push codec and session (`ferrolink.idigi.codec` / `.session` wrap them).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferrolink_core::idigi::codec::{self, CodecError, Decoded, FrameDecoder, Message};
+use ferrolink_core::idigi::session::{ErrorKind, Event, PushSession, SessionConfig, SessionError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
+
+use crate::errors::raise;
+
+fn invalid(py: Python<'_>, e: CodecError) -> PyErr {
+    raise(py, "InvalidArgumentError", &e.message, None)
+}
+
+fn session_error(py: Python<'_>, e: &SessionError) -> PyErr {
+    raise(py, kind_class(e.kind), &e.message, None)
+}
+
+/// The `ferrolink.errors` class for each failure kind.
+fn kind_class(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidArgument => "InvalidArgumentError",
+        ErrorKind::Connect => "ConnectError",
+        ErrorKind::Timeout => "TimeoutError",
+        ErrorKind::Tls => "TLSError",
+        ErrorKind::Protocol | ErrorKind::BadRequest => "ProtocolError",
+        ErrorKind::Authentication => "AuthenticationError",
+    }
+}
+
+#[pyfunction]
+fn idigi_encode_connection_request<'py>(
+    py: Python<'py>,
+    username: &str,
+    password: &str,
+    monitor_id: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let frame = codec::encode_connect_request(username, password, monitor_id)
+        .map_err(|e| invalid(py, e))?;
+    Ok(PyBytes::new(py, &frame))
+}
+
+#[pyfunction]
+#[pyo3(signature = (status, version=1))]
+fn idigi_encode_connect_response(py: Python<'_>, status: u16, version: u16) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &codec::encode_connect_response(status, version))
+}
+
+#[pyfunction]
+#[pyo3(signature = (block_id, status=200))]
+fn idigi_encode_ack(py: Python<'_>, block_id: u16, status: u16) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &codec::encode_ack(block_id, status))
+}
+
+/// PublishMessage; `raw=True` sends `payload` as is (already compressed, or deliberately odd).
+#[pyfunction]
+#[pyo3(signature = (block_id, count, compression, format, payload, raw=false))]
+fn idigi_encode_publish<'py>(
+    py: Python<'py>,
+    block_id: u16,
+    count: u16,
+    compression: u8,
+    format: u8,
+    payload: PyBackedBytes,
+    raw: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let frame = py
+        .detach(|| {
+            if raw {
+                codec::encode_publish_raw(block_id, count, compression, format, &payload)
+            } else {
+                codec::encode_publish(block_id, count, compression, format, &payload)
+            }
+        })
+        .map_err(|e| invalid(py, e))?;
+    Ok(PyBytes::new(py, &frame))
+}
+
+fn decoded_to_py<'py>(py: Python<'py>, item: Decoded) -> PyResult<Bound<'py, PyTuple>> {
+    match item {
+        Ok(Message::Publish(p)) => (
+            "publish",
+            p.block_id,
+            p.count,
+            p.compression,
+            p.format,
+            PyBytes::new(py, &p.payload),
+        )
+            .into_pyobject(py),
+        Ok(Message::ConnectRequest {
+            version,
+            username,
+            password,
+            monitor_id,
+        }) => ("connect_request", version, username, password, monitor_id).into_pyobject(py),
+        Ok(Message::ConnectResponse { status, version }) => {
+            ("connect_response", status, version).into_pyobject(py)
+        }
+        Ok(Message::Ack { block_id, status }) => ("ack", block_id, status).into_pyobject(py),
+        Ok(Message::Unknown { message_type, size }) => {
+            ("unknown", message_type, size).into_pyobject(py)
+        }
+        Err(e) => ("error", e.message).into_pyobject(py),
+    }
+}
+
+/// Incremental decoder; `feed` returns tuples tagged by kind (see `ferrolink.idigi.codec`).
+#[pyclass(module = "ferrolink._core")]
+struct IdigiFrameDecoder {
+    inner: FrameDecoder,
+}
+
+#[pymethods]
+impl IdigiFrameDecoder {
+    #[new]
+    #[pyo3(signature = (max_frame_size=codec::DEFAULT_MAX_FRAME, max_payload_size=codec::DEFAULT_MAX_PAYLOAD))]
+    fn new(max_frame_size: usize, max_payload_size: usize) -> Self {
+        IdigiFrameDecoder {
+            inner: FrameDecoder::new(max_frame_size, max_payload_size),
+        }
+    }
+
+    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        let inner = &mut self.inner;
+        // Inflating big payloads is real work: do it without the GIL.
+        if data.len() > 64 * 1024 {
+            py.detach(|| inner.feed(&data, &mut out));
+        } else {
+            inner.feed(&data, &mut out);
+        }
+        let items = out
+            .into_iter()
+            .map(|item| decoded_to_py(py, item))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    #[getter]
+    fn at_boundary(&self) -> bool {
+        self.inner.at_boundary()
+    }
+}
+
+fn secs(name: &str, value: f64) -> PyResult<Duration> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} must be a non-negative number of seconds, got {value}"
+        )))
+    }
+}
+
+/// One push connection run by a Rust thread; see `ferrolink.idigi.session`.
+#[pyclass(frozen, module = "ferrolink._core")]
+struct IdigiPushSession {
+    inner: PushSession,
+}
+
+#[pymethods]
+impl IdigiPushSession {
+    #[new]
+    #[pyo3(signature = (host, port, username, password, monitor_id, *, tls=true, ca_file=None,
+                        server_name=None, connect_timeout=10.0, idle_timeout=None,
+                        keepalive=Some(30.0), max_frame_size=codec::DEFAULT_MAX_FRAME,
+                        max_payload_size=codec::DEFAULT_MAX_PAYLOAD, queue_frames=4096,
+                        queue_bytes=64 << 20, backoff_initial=0.5, backoff_max=30.0,
+                        max_attempts=None, tick=0.02))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        host: &str,
+        port: u16,
+        username: &str,
+        password: &str,
+        monitor_id: u32,
+        tls: bool,
+        ca_file: Option<PathBuf>,
+        server_name: Option<String>,
+        connect_timeout: f64,
+        idle_timeout: Option<f64>,
+        keepalive: Option<f64>,
+        max_frame_size: usize,
+        max_payload_size: usize,
+        queue_frames: usize,
+        queue_bytes: usize,
+        backoff_initial: f64,
+        backoff_max: f64,
+        max_attempts: Option<u32>,
+        tick: f64,
+    ) -> PyResult<Self> {
+        let mut config = SessionConfig::new(host, port, username, password, monitor_id);
+        config.tls = tls;
+        config.ca_file = ca_file;
+        config.server_name = server_name;
+        config.connect_timeout = secs("connect_timeout", connect_timeout)?;
+        config.idle_timeout = idle_timeout.map(|v| secs("idle_timeout", v)).transpose()?;
+        config.keepalive = keepalive.map(|v| secs("keepalive", v)).transpose()?;
+        config.max_frame_size = max_frame_size;
+        config.max_payload_size = max_payload_size;
+        config.queue_frames = queue_frames.max(1);
+        config.queue_bytes = queue_bytes.max(1);
+        config.backoff_initial = secs("backoff_initial", backoff_initial)?;
+        config.backoff_max = secs("backoff_max", backoff_max)?;
+        config.max_attempts = max_attempts;
+        config.tick = secs("tick", tick)?.max(Duration::from_millis(1));
+        // Loading the trust store reads files: without the GIL.
+        let inner = py
+            .detach(|| PushSession::start(config))
+            .map_err(|e| session_error(py, &e))?;
+        Ok(IdigiPushSession { inner })
+    }
+
+    /// `(events, finished)`: up to `max_items` events, waiting up to `timeout` for the first.
+    #[pyo3(signature = (max_items=1024, timeout=0.1))]
+    fn next_events<'py>(
+        &self,
+        py: Python<'py>,
+        max_items: usize,
+        timeout: f64,
+    ) -> PyResult<(Bound<'py, PyList>, bool)> {
+        let timeout = secs("timeout", timeout)?;
+        let (events, finished) = py.detach(|| self.inner.next_events(max_items, timeout));
+        let frame_tag = PyString::intern(py, "frame");
+        let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(events.len());
+        for event in events {
+            let item = match event {
+                Event::Frame {
+                    generation,
+                    publish,
+                } => (
+                    &frame_tag,
+                    generation,
+                    publish.block_id,
+                    publish.count,
+                    publish.compression,
+                    publish.format,
+                    PyBytes::new(py, &publish.payload),
+                )
+                    .into_bound_py_any(py)?,
+                Event::State { state, detail } => {
+                    ("state", state.name(), detail).into_bound_py_any(py)?
+                }
+                Event::Error(e) => {
+                    ("error", kind_class(e.kind), e.message).into_bound_py_any(py)?
+                }
+            };
+            items.push(item);
+        }
+        Ok((PyList::new(py, items)?, finished))
+    }
+
+    /// Queue acks of `block_ids` from connection `generation` (stale generations are dropped).
+    #[pyo3(signature = (generation, block_ids, status=200))]
+    fn ack(&self, generation: u64, block_ids: Vec<u16>, status: u16) {
+        self.inner.ack(generation, &block_ids, status);
+    }
+
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+
+    /// Stop the thread, waiting up to `timeout` seconds; true once it has ended.
+    #[pyo3(signature = (timeout=2.0))]
+    fn stop(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let timeout = secs("timeout", timeout)?;
+        Ok(py.detach(|| self.inner.stop(timeout)))
+    }
+}
 
 /// Add this service's classes and functions to `ferrolink._core`.
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<IdigiFrameDecoder>()?;
+    m.add_class::<IdigiPushSession>()?;
+    m.add_function(wrap_pyfunction!(idigi_encode_connection_request, m)?)?;
+    m.add_function(wrap_pyfunction!(idigi_encode_connect_response, m)?)?;
+    m.add_function(wrap_pyfunction!(idigi_encode_ack, m)?)?;
+    m.add_function(wrap_pyfunction!(idigi_encode_publish, m)?)?;
     Ok(())
 }

@@ -1,0 +1,218 @@
+"""iDigi push: ferrolink vs devicecloud 0.5.10 (``pip install --no-deps devicecloud==0.5.10``).
+
+Groups: decode (framing + inflate, 20,000 ~1 KiB JSON frames, with and without zlib), bigframe
+(one 4 MiB frame in 1,460-byte reads, and a 64 KiB one), e2e (loopback push server -> last
+callback: devicecloud's TCPClientManager on plain TCP, ferrolink on plain TCP and TLS).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import ssl
+import threading
+import zlib
+from typing import Any, Callable, Optional
+
+import pytest
+
+from ferrolink.idigi import codec
+from ferrolink.idigi.session import PushSession, SessionOptions
+from ferrolink.sandbox.tls import SandboxTLS
+
+try:
+    from devicecloud import monitor_tcp as dc
+except Exception:  # peer missing (or its pkg_resources import failing): ferrolink runs alone
+    dc = None
+
+N = 20_000
+
+
+def _payloads(n: int = N) -> list[bytes]:
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        msg = {
+            "Document": {
+                "Msg": {
+                    "topic": f"42/DataPoint/s{i}",
+                    "operation": "INSERTION",
+                    "timestamp": "2024-05-01T10:00:00.000Z",
+                    "DataPoint": {
+                        "data": "".join(rng.choice("abcdef0123") for _ in range(860)),
+                        "streamId": f"dev/{i % 50}",
+                    },
+                }
+            }
+        }
+        out.append(json.dumps(msg).encode()[:1024].ljust(1024))
+    return out
+
+
+def _stream(compress: bool, n: int = N) -> bytes:
+    payloads = _payloads(n)
+    return b"".join(
+        codec.encode_publish_message(i & 0xFFFF, p, compression=int(compress))
+        for i, p in enumerate(payloads)
+    )
+
+
+STREAMS = {False: _stream(False), True: _stream(True)}
+
+
+class _FakeSocket:
+    """recv(n) hands out at most min(n, chunk) bytes from memory: no syscalls."""
+
+    def __init__(self, data: bytes, chunk: int) -> None:
+        self.view, self.pos, self.chunk = memoryview(data), 0, chunk
+
+    def recv(self, n: int) -> bytes:
+        end = self.pos + min(n, self.chunk)
+        out = self.view[self.pos : end].tobytes()
+        self.pos = end
+        return out
+
+
+def _devicecloud_decode(data: bytes, chunk: int) -> int:
+    """devicecloud's own header/body readers + its inline post-processing, as its select loop."""
+    session = dc.PushSession(None, 1, None)
+    session.socket = _FakeSocket(data, chunk)
+    frames = 0
+    end = len(data)
+    while session.socket.pos < end:
+        if session.message_length == 0:
+            kind = dc._read_msg_header(session)
+            if kind in (dc.NO_DATA, dc.INCOMPLETE):
+                continue
+        if not dc._read_msg(session):
+            continue
+        body = session.data
+        session.data, session.message_length = b"", 0
+        payload = body[10:]
+        if body[4] == 1:
+            payload = zlib.decompress(payload)
+        frames += 1
+    return frames
+
+
+def _ferrolink_decode(data: bytes, chunk: int) -> int:
+    decoder = codec.FrameDecoder()
+    view = memoryview(data)
+    return sum(len(decoder.feed(view[i : i + chunk])) for i in range(0, len(data), chunk))
+
+
+PEERS: dict[str, Callable[[bytes, int], int]] = {"ferrolink": _ferrolink_decode}
+if dc is not None:
+    PEERS["devicecloud"] = _devicecloud_decode
+
+
+@pytest.mark.parametrize("peer", list(PEERS))
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "zlib"])
+def test_decode(benchmark: Any, peer: str, compress: bool) -> None:
+    benchmark.group = f"idigi decode {N} frames {'zlib' if compress else 'uncompressed'}"
+    benchmark.extra_info["peer"] = peer
+    data = STREAMS[compress]
+    chunk = 65536 if peer == "ferrolink" else 1 << 30  # devicecloud reads exact sizes anyway
+    assert benchmark.pedantic(PEERS[peer], args=(data, chunk), rounds=3, iterations=1) == N
+
+
+@pytest.mark.parametrize("peer", list(PEERS))
+@pytest.mark.parametrize("size", [64 * 1024, 4 * 1024 * 1024], ids=["64KiB", "4MiB"])
+def test_bigframe(benchmark: Any, peer: str, size: int) -> None:
+    benchmark.group = f"idigi bigframe {size // 1024} KiB in 1460-byte reads"
+    benchmark.extra_info["peer"] = peer
+    data = codec.encode_publish_message(1, b"x" * size) * (4 if size < 1 << 20 else 1)
+    frames = benchmark.pedantic(PEERS[peer], args=(data, 1460), rounds=3, iterations=1)
+    assert frames >= 1
+
+
+# --- end to end --------------------------------------------------------------------------
+
+
+class _PushServer:
+    """Accepts one client, answers the ConnectRequest, then sendall()s the whole stream."""
+
+    def __init__(self, stream: bytes, tls: Optional[ssl.SSLContext]) -> None:
+        self.stream, self.tls = stream, tls
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        raw, _ = self.listener.accept()
+        sock = self.tls.wrap_socket(raw, server_side=True) if self.tls else raw
+        with sock:
+            sock.recv(4096)
+            sock.sendall(codec.encode_connection_response())
+            sock.sendall(self.stream)
+            sock.settimeout(30)
+            try:
+                while sock.recv(65536):
+                    pass  # drain acks until the client leaves
+            except OSError:
+                pass
+        self.listener.close()
+
+
+def _run_devicecloud(stream: bytes, n: int) -> None:
+    server = _PushServer(stream, None)
+    done = threading.Event()
+    count = [0]
+
+    def cb(_: Any) -> bool:
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+        return True
+
+    class Conn:
+        hostname, username, password = "127.0.0.1", "user", "pass"
+
+    dc.PUSH_OPEN_PORT = server.port
+    manager = dc.TCPClientManager(Conn(), secure=False)
+    manager.create_session(cb, 1)
+    assert done.wait(120)
+    manager.stop()
+
+
+def _run_ferrolink(stream: bytes, n: int, tls: Optional[SandboxTLS]) -> None:
+    server = _PushServer(stream, tls.server_context() if tls else None)
+    done = threading.Event()
+    count = [0]
+
+    def cb(_: Any) -> bool:
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+        return True
+
+    options = SessionOptions(
+        host="127.0.0.1",
+        port=server.port,
+        tls=tls is not None,
+        ca_file=str(tls.ca_file) if tls else None,
+    )
+    session = PushSession(cb, 1, "user", "pass", options)
+    assert done.wait(120)
+    assert session.stop(2.0)
+
+
+E2E_N = 20_000
+
+
+@pytest.mark.parametrize("peer", ["ferrolink", "ferrolink-tls", "devicecloud"])
+def test_e2e(benchmark: Any, peer: str, bench_tls: SandboxTLS) -> None:
+    if peer == "devicecloud":
+        # TODO: this harness does not yet get a callback out of devicecloud's manager (it
+        # timed out); skipped rather than stalling CI smoke runs for two minutes.
+        pytest.skip("devicecloud e2e harness not working yet")
+    benchmark.group = f"idigi e2e {E2E_N} frames loopback"
+    benchmark.extra_info["peer"] = peer
+    stream = STREAMS[False]
+    if peer == "devicecloud":
+        benchmark.pedantic(_run_devicecloud, args=(stream, E2E_N), rounds=2, iterations=1)
+    else:
+        tls = bench_tls if peer == "ferrolink-tls" else None
+        benchmark.pedantic(_run_ferrolink, args=(stream, E2E_N, tls), rounds=3, iterations=1)

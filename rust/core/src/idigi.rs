@@ -1,1 +1,0 @@
-//! (reserved for the idigi service codec; filled in by its issue)

@@ -1,0 +1,573 @@
+//! The push protocol's messages: encoders and an incremental, linear-time frame decoder.
+//!
+//! Every message starts with a 6-byte header: type (u16) and size (u32, bytes after the
+//! header), big-endian. Sizes are unsigned (the originals read them signed).
+
+use std::fmt;
+
+use flate2::write::ZlibEncoder;
+use std::io::Write;
+
+use super::inflate::Inflater;
+
+pub const CONNECT_REQUEST: u16 = 0x0001;
+pub const CONNECT_RESPONSE: u16 = 0x0002;
+pub const PUBLISH_MESSAGE: u16 = 0x0003;
+pub const PUBLISH_MESSAGE_RECEIVED: u16 = 0x0004;
+
+pub const HEADER_LEN: usize = 6;
+/// DataBlockId, Count, Compression, Format, PayloadSize.
+pub const PUBLISH_PREFIX_LEN: usize = 10;
+pub const PROTOCOL_VERSION: u16 = 1;
+pub const STATUS_OK: u16 = 200;
+pub const COMPRESSION_NONE: u8 = 0;
+pub const COMPRESSION_ZLIB: u8 = 1;
+pub const FORMAT_XML: u8 = 0;
+pub const FORMAT_JSON: u8 = 1;
+
+/// Default largest frame accepted (header size field).
+pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
+/// Default largest inflated payload.
+pub const DEFAULT_MAX_PAYLOAD: usize = 256 << 20;
+
+/// Malformed input or an unencodable value; the message says what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecError {
+    pub message: String,
+}
+
+impl CodecError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CodecError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// A PublishMessage with its payload already decompressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub block_id: u16,
+    pub count: u16,
+    /// The Compression byte as sent (0 none, 1 zlib); `payload` is always inflated.
+    pub compression: u8,
+    pub format: u8,
+    pub payload: Vec<u8>,
+}
+
+/// One decoded message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    ConnectRequest {
+        version: u16,
+        username: String,
+        password: String,
+        monitor_id: u32,
+    },
+    ConnectResponse {
+        status: u16,
+        version: u16,
+    },
+    Publish(Publish),
+    Ack {
+        block_id: u16,
+        status: u16,
+    },
+    /// A type this protocol version does not define; its `size` body bytes were skipped.
+    Unknown {
+        message_type: u16,
+        size: u32,
+    },
+}
+
+fn header(message_type: u16, size: usize, capacity: usize) -> Result<Vec<u8>, CodecError> {
+    let size = u32::try_from(size).map_err(|_| {
+        CodecError::new(format!(
+            "message body of {size} bytes exceeds the u32 size field"
+        ))
+    })?;
+    let mut out = Vec::with_capacity(HEADER_LEN + capacity);
+    out.extend_from_slice(&message_type.to_be_bytes());
+    out.extend_from_slice(&size.to_be_bytes());
+    Ok(out)
+}
+
+/// ConnectRequest: UTF-8 credentials with their byte lengths, protocol version 1.
+pub fn encode_connect_request(
+    username: &str,
+    password: &str,
+    monitor_id: u32,
+) -> Result<Vec<u8>, CodecError> {
+    let user = username.as_bytes();
+    let pass = password.as_bytes();
+    let user_len = u16::try_from(user.len()).map_err(|_| {
+        CodecError::new(format!(
+            "username is {} bytes in UTF-8; the protocol allows at most 65535",
+            user.len()
+        ))
+    })?;
+    let pass_len = u16::try_from(pass.len()).map_err(|_| {
+        CodecError::new(format!(
+            "password is {} bytes in UTF-8; the protocol allows at most 65535",
+            pass.len()
+        ))
+    })?;
+    let body = 10 + user.len() + pass.len();
+    let mut out = header(CONNECT_REQUEST, body, body)?;
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.extend_from_slice(&user_len.to_be_bytes());
+    out.extend_from_slice(user);
+    out.extend_from_slice(&pass_len.to_be_bytes());
+    out.extend_from_slice(pass);
+    out.extend_from_slice(&monitor_id.to_be_bytes());
+    Ok(out)
+}
+
+/// ConnectResponse: status and the server's protocol version (10 bytes).
+pub fn encode_connect_response(status: u16, version: u16) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    out[..2].copy_from_slice(&CONNECT_RESPONSE.to_be_bytes());
+    out[2..6].copy_from_slice(&4u32.to_be_bytes());
+    out[6..8].copy_from_slice(&status.to_be_bytes());
+    out[8..].copy_from_slice(&version.to_be_bytes());
+    out
+}
+
+/// PublishMessageReceived, the documented 10-byte form `0004 00000004 <block> <status>`.
+pub fn encode_ack(block_id: u16, status: u16) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    out[..2].copy_from_slice(&PUBLISH_MESSAGE_RECEIVED.to_be_bytes());
+    out[2..6].copy_from_slice(&4u32.to_be_bytes());
+    out[6..8].copy_from_slice(&block_id.to_be_bytes());
+    out[8..].copy_from_slice(&status.to_be_bytes());
+    out
+}
+
+/// PublishMessage; with `compression` 1 the payload is zlib-compressed here.
+pub fn encode_publish(
+    block_id: u16,
+    count: u16,
+    compression: u8,
+    format: u8,
+    payload: &[u8],
+) -> Result<Vec<u8>, CodecError> {
+    let data: std::borrow::Cow<'_, [u8]> = match compression {
+        COMPRESSION_NONE => payload.into(),
+        COMPRESSION_ZLIB => {
+            let mut z = ZlibEncoder::new(
+                Vec::with_capacity(payload.len() / 2 + 64),
+                flate2::Compression::fast(),
+            );
+            z.write_all(payload)
+                .and_then(|()| z.finish())
+                .map_err(|e| CodecError::new(format!("zlib compression failed: {e}")))?
+                .into()
+        }
+        other => {
+            return Err(CodecError::new(format!(
+                "unknown compression byte {other} (0 none, 1 zlib)"
+            )))
+        }
+    };
+    encode_publish_raw(block_id, count, compression, format, &data)
+}
+
+/// PublishMessage with `data` sent as is (for pre-compressed or deliberately odd payloads).
+pub fn encode_publish_raw(
+    block_id: u16,
+    count: u16,
+    compression: u8,
+    format: u8,
+    data: &[u8],
+) -> Result<Vec<u8>, CodecError> {
+    let payload_size = u32::try_from(data.len())
+        .map_err(|_| CodecError::new(format!("payload of {} bytes exceeds u32", data.len())))?;
+    let mut out = header(
+        PUBLISH_MESSAGE,
+        PUBLISH_PREFIX_LEN + data.len(),
+        PUBLISH_PREFIX_LEN + data.len(),
+    )?;
+    out.extend_from_slice(&block_id.to_be_bytes());
+    out.extend_from_slice(&count.to_be_bytes());
+    out.push(compression);
+    out.push(format);
+    out.extend_from_slice(&payload_size.to_be_bytes());
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Decode a complete 10-byte ConnectResponse into `(status, server_version)`.
+pub fn decode_connect_response(frame: &[u8; 10]) -> Result<(u16, u16), CodecError> {
+    let message_type = be16(frame, 0);
+    let size = be32(frame, 2);
+    if message_type != CONNECT_RESPONSE {
+        return Err(CodecError::new(format!(
+            "expected a ConnectResponse (type 2), got message type {message_type}"
+        )));
+    }
+    if size != 4 {
+        return Err(CodecError::new(format!(
+            "ConnectResponse size must be 4, got {size}"
+        )));
+    }
+    Ok((be16(frame, 6), be16(frame, 8)))
+}
+
+/// Where the decoder is within the stream.
+enum State {
+    /// Collecting the 6 header bytes.
+    Header,
+    /// Collecting `size` body bytes of a known message type.
+    Body { message_type: u16, size: usize },
+    /// Discarding the body of an unknown message type.
+    Skip {
+        message_type: u16,
+        size: u32,
+        left: usize,
+    },
+    /// A header-level error left the stream misaligned; nothing more can be decoded.
+    Failed(CodecError),
+}
+
+/// Incremental decoder: feed it bytes as they arrive, in chunks of any size.
+///
+/// Each body byte is copied at most once (straight from the input when a whole frame is
+/// present, else into a buffer pre-sized from the header), so reassembly is linear in the
+/// stream length whatever the read size. Errors in one frame's body (bad PayloadSize, bad
+/// compression) are reported for that frame only: the header's size keeps the stream aligned.
+/// An unacceptable header (oversized, impossible size) fails the decoder for good.
+pub struct FrameDecoder {
+    state: State,
+    header: [u8; HEADER_LEN],
+    header_len: usize,
+    body: Vec<u8>,
+    max_frame: usize,
+    inflater: Inflater,
+}
+
+/// One decode result: a message, or the reason one frame was unusable.
+pub type Decoded = Result<Message, CodecError>;
+
+impl FrameDecoder {
+    pub fn new(max_frame: usize, max_payload: usize) -> Self {
+        FrameDecoder {
+            state: State::Header,
+            header: [0; HEADER_LEN],
+            header_len: 0,
+            body: Vec::new(),
+            max_frame,
+            inflater: Inflater::new(max_payload),
+        }
+    }
+
+    /// Bytes of an incomplete frame currently held.
+    pub fn buffered(&self) -> usize {
+        self.header_len + self.body.len()
+    }
+
+    /// True between frames (nothing partial held).
+    pub fn at_boundary(&self) -> bool {
+        matches!(self.state, State::Header) && self.header_len == 0
+    }
+
+    /// Decode everything `data` completes, appending results to `out`.
+    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<Decoded>) {
+        while !data.is_empty() {
+            match &mut self.state {
+                State::Failed(e) => {
+                    out.push(Err(CodecError::new(format!(
+                        "stream unusable after an earlier error: {e}"
+                    ))));
+                    return;
+                }
+                State::Header => {
+                    let take = (HEADER_LEN - self.header_len).min(data.len());
+                    self.header[self.header_len..self.header_len + take]
+                        .copy_from_slice(&data[..take]);
+                    self.header_len += take;
+                    data = &data[take..];
+                    if self.header_len == HEADER_LEN {
+                        self.header_len = 0;
+                        self.start_frame(out);
+                    }
+                }
+                State::Skip {
+                    message_type,
+                    size,
+                    left,
+                } => {
+                    let take = (*left).min(data.len());
+                    *left -= take;
+                    data = &data[take..];
+                    if *left == 0 {
+                        out.push(Ok(Message::Unknown {
+                            message_type: *message_type,
+                            size: *size,
+                        }));
+                        self.state = State::Header;
+                    }
+                }
+                State::Body { message_type, size } => {
+                    let (message_type, size) = (*message_type, *size);
+                    if self.body.is_empty() && data.len() >= size {
+                        // Whole frame present: decode in place, no copy into the buffer.
+                        out.push(self.decode_body(message_type, &data[..size]));
+                        data = &data[size..];
+                        self.state = State::Header;
+                    } else {
+                        let take = (size - self.body.len()).min(data.len());
+                        self.body.extend_from_slice(&data[..take]);
+                        data = &data[take..];
+                        if self.body.len() == size {
+                            let body = std::mem::take(&mut self.body);
+                            out.push(self.decode_body(message_type, &body));
+                            self.state = State::Header;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_frame(&mut self, out: &mut Vec<Decoded>) {
+        let message_type = be16(&self.header, 0);
+        let size32 = be32(&self.header, 2);
+        let size = usize::try_from(size32).unwrap_or(usize::MAX);
+        let fail = |msg: String| State::Failed(CodecError::new(msg));
+        let minimum = match message_type {
+            CONNECT_REQUEST => Some(10),
+            CONNECT_RESPONSE | PUBLISH_MESSAGE_RECEIVED => Some(4),
+            PUBLISH_MESSAGE => Some(PUBLISH_PREFIX_LEN),
+            _ => None,
+        };
+        self.state = if size > self.max_frame {
+            fail(format!(
+                "message type {message_type} declares {size} bytes, over the maximum frame size of {} bytes",
+                self.max_frame
+            ))
+        } else if let Some(min) = minimum {
+            let exact = matches!(message_type, CONNECT_RESPONSE | PUBLISH_MESSAGE_RECEIVED);
+            if size < min || (exact && size != min) {
+                fail(format!(
+                    "message type {message_type} declares an impossible size of {size} bytes"
+                ))
+            } else {
+                self.body = Vec::with_capacity(size);
+                State::Body { message_type, size }
+            }
+        } else if size == 0 {
+            out.push(Ok(Message::Unknown {
+                message_type,
+                size: 0,
+            }));
+            State::Header
+        } else {
+            State::Skip {
+                message_type,
+                size: size32,
+                left: size,
+            }
+        };
+        if let State::Failed(e) = &self.state {
+            out.push(Err(e.clone()));
+        }
+    }
+
+    fn decode_body(&mut self, message_type: u16, body: &[u8]) -> Decoded {
+        match message_type {
+            CONNECT_REQUEST => decode_connect_request(body),
+            CONNECT_RESPONSE => Ok(Message::ConnectResponse {
+                status: be16(body, 0),
+                version: be16(body, 2),
+            }),
+            PUBLISH_MESSAGE_RECEIVED => Ok(Message::Ack {
+                block_id: be16(body, 0),
+                status: be16(body, 2),
+            }),
+            _ => self.decode_publish(body).map(Message::Publish),
+        }
+    }
+
+    fn decode_publish(&mut self, body: &[u8]) -> Result<Publish, CodecError> {
+        let block_id = be16(body, 0);
+        let count = be16(body, 2);
+        let compression = body[4];
+        let format = body[5];
+        let payload_size = be32(body, 6);
+        let data = &body[PUBLISH_PREFIX_LEN..];
+        if usize::try_from(payload_size).ok() != Some(data.len()) {
+            return Err(CodecError::new(format!(
+                "PublishMessage block {block_id}: PayloadSize {payload_size} does not match the frame (size - 10 = {})",
+                data.len()
+            )));
+        }
+        if format != FORMAT_XML && format != FORMAT_JSON {
+            return Err(CodecError::new(format!(
+                "PublishMessage block {block_id}: unknown format byte {format} (0 XML, 1 JSON)"
+            )));
+        }
+        let payload = match compression {
+            COMPRESSION_NONE => data.to_vec(),
+            COMPRESSION_ZLIB => self
+                .inflater
+                .inflate(data)
+                .map_err(|e| CodecError::new(format!("PublishMessage block {block_id}: {e}")))?,
+            other => {
+                return Err(CodecError::new(format!(
+                    "PublishMessage block {block_id}: unknown compression byte {other} (0 none, 1 zlib)"
+                )))
+            }
+        };
+        Ok(Publish {
+            block_id,
+            count,
+            compression,
+            format,
+            payload,
+        })
+    }
+}
+
+fn decode_connect_request(body: &[u8]) -> Decoded {
+    let bad = |what: &str| CodecError::new(format!("malformed ConnectRequest: {what}"));
+    let version = be16(body, 0);
+    let user_len = usize::from(be16(body, 2));
+    let user_end = 4 + user_len;
+    if body.len() < user_end + 2 {
+        return Err(bad("username length runs past the frame"));
+    }
+    let pass_len = usize::from(be16(body, user_end));
+    let pass_end = user_end + 2 + pass_len;
+    if body.len() != pass_end + 4 {
+        return Err(bad("lengths do not add up to the frame size"));
+    }
+    let username = std::str::from_utf8(&body[4..user_end])
+        .map_err(|_| bad("username is not UTF-8"))?
+        .to_owned();
+    let password = std::str::from_utf8(&body[user_end + 2..pass_end])
+        .map_err(|_| bad("password is not UTF-8"))?
+        .to_owned();
+    Ok(Message::ConnectRequest {
+        version,
+        username,
+        password,
+        monitor_id: be32(body, pass_end),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn decode_all(bytes: &[u8], chunk: usize) -> Vec<Decoded> {
+        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut out = Vec::new();
+        for c in bytes.chunks(chunk) {
+            d.feed(c, &mut out);
+        }
+        assert!(d.at_boundary());
+        out
+    }
+
+    #[test]
+    fn spec_vectors_encode() {
+        assert_eq!(
+            encode_connect_request("pepsi", "cola", 0x104).unwrap(),
+            hex("0001 00000013 0001 0005 7065707369 0004 636f6c61 00000104")
+        );
+        assert_eq!(
+            encode_connect_request("user", "pass", 99850).unwrap(),
+            hex("0001 00000012 0001 0004 75736572 0004 70617373 0001860a")
+        );
+        assert_eq!(
+            encode_connect_request("jürgen", "pw", 1).unwrap(),
+            hex("0001 00000013 0001 0007 6ac3bc7267656e 0002 7077 00000001")
+        );
+        assert_eq!(
+            encode_ack(0x01a7, 200).to_vec(),
+            hex("0004 00000004 01a7 00c8")
+        );
+        assert_eq!(
+            encode_ack(300, 200).to_vec(),
+            hex("0004 00000004 012c 00c8")
+        );
+        assert_eq!(
+            encode_connect_response(200, 1).to_vec(),
+            hex("0002 00000004 00c8 0001")
+        );
+        assert!(encode_connect_request(&"u".repeat(65536), "p", 1).is_err());
+    }
+
+    #[test]
+    fn every_byte_boundary_and_every_type() {
+        let mut stream = encode_connect_request("jürgen", "pw", 7).unwrap();
+        stream.extend(encode_connect_response(200, 1));
+        stream.extend(encode_publish(1, 1, COMPRESSION_ZLIB, FORMAT_JSON, b"{\"a\":1}").unwrap());
+        stream.extend(hex("0009 00000003 aabbcc"));
+        stream.extend(encode_publish(2, 2, COMPRESSION_NONE, FORMAT_XML, b"<Document/>").unwrap());
+        stream.extend(encode_ack(2, 200));
+        let whole = decode_all(&stream, stream.len());
+        assert_eq!(whole.len(), 6);
+        assert!(matches!(
+            whole[3],
+            Ok(Message::Unknown {
+                message_type: 9,
+                size: 3
+            })
+        ));
+        for chunk in 1..stream.len() {
+            assert_eq!(decode_all(&stream, chunk), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn malformed_frames() {
+        let mut d = FrameDecoder::new(1000, 1000);
+        let mut out = Vec::new();
+        d.feed(
+            &hex("0003 0000000f 0001 0001 00 01 00000006 0102030405"),
+            &mut out,
+        );
+        assert!(out[0].as_ref().unwrap_err().message.contains("PayloadSize"));
+        d.feed(&hex("0003 0000000b 0001 0001 07 01 00000001 00"), &mut out);
+        assert!(out[1].as_ref().unwrap_err().message.contains("compression"));
+        d.feed(&hex("0003 0000000b 0001 0001 00 05 00000001 00"), &mut out);
+        assert!(out[2].as_ref().unwrap_err().message.contains("format"));
+        d.feed(&hex("0004 00000002 0001"), &mut out);
+        assert!(out[3].as_ref().unwrap_err().message.contains("impossible"));
+        d.feed(b"more", &mut out);
+        assert!(out[4].as_ref().unwrap_err().message.contains("unusable"));
+        let mut d = FrameDecoder::new(1000, 1000);
+        out.clear();
+        d.feed(&hex("0003 ffffffff"), &mut out);
+        assert!(out[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("maximum frame size"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Payload decompression for PublishMessages.
+//!
+//! The protocol says "zlib"; Digi's Java client also accepts raw deflate and the REST keyword is
+//! `gzip`, so the framing is sniffed from the first bytes. One decompressor per kind is kept and
+//! reset between frames instead of being rebuilt for every payload.
+
+use std::io::Read;
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+use super::codec::CodecError;
+
+/// Reusable inflater with an output cap (guards against decompression bombs).
+pub struct Inflater {
+    zlib: Decompress,
+    raw: Decompress,
+    max_output: usize,
+}
+
+/// Which framing a compressed payload uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapping {
+    Zlib,
+    Gzip,
+    RawDeflate,
+}
+
+/// Sniff the wrapping: gzip magic, a valid zlib header (CM=8, check bits), else raw deflate.
+pub fn sniff(data: &[u8]) -> Wrapping {
+    match data {
+        [0x1f, 0x8b, ..] => Wrapping::Gzip,
+        [cmf, flg, ..]
+            if cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 =>
+        {
+            Wrapping::Zlib
+        }
+        _ => Wrapping::RawDeflate,
+    }
+}
+
+impl Inflater {
+    pub fn new(max_output: usize) -> Self {
+        Inflater {
+            zlib: Decompress::new(true),
+            raw: Decompress::new(false),
+            max_output,
+        }
+    }
+
+    /// Inflate one whole payload.
+    pub fn inflate(&mut self, data: &[u8]) -> Result<Vec<u8>, CodecError> {
+        let wrapping = sniff(data);
+        if wrapping == Wrapping::Gzip {
+            return self.gunzip(data);
+        }
+        let zlib = wrapping == Wrapping::Zlib;
+        let d = if zlib { &mut self.zlib } else { &mut self.raw };
+        d.reset(zlib);
+        // Typical JSON compresses 2-4x: start there and grow geometrically (amortised linear).
+        let mut out: Vec<u8> =
+            Vec::with_capacity((data.len() * 4).clamp(64, self.max_output.max(64)));
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() >= self.max_output {
+                    return Err(too_big(self.max_output));
+                }
+                let grow = out.capacity().min(self.max_output - out.len()).max(64);
+                out.reserve(grow);
+            }
+            let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+            let input = data.get(consumed..).unwrap_or_default();
+            let produced_before = out.len();
+            let status = d
+                .decompress_vec(input, &mut out, FlushDecompress::Finish)
+                .map_err(|e| CodecError::new(format!("corrupt compressed payload: {e}")))?;
+            if out.len() > self.max_output {
+                return Err(too_big(self.max_output));
+            }
+            match status {
+                Status::StreamEnd => return Ok(out),
+                Status::Ok | Status::BufError => {
+                    let consumed_now = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+                    let progressed = consumed_now != consumed || out.len() != produced_before;
+                    let output_full = out.len() == out.capacity();
+                    if !progressed && !output_full {
+                        return Err(CodecError::new(
+                            "truncated compressed payload (deflate stream does not end)",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn gunzip(&self, data: &[u8]) -> Result<Vec<u8>, CodecError> {
+        let mut out = Vec::with_capacity((data.len() * 4).min(self.max_output));
+        let limit = u64::try_from(self.max_output)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        flate2::read::MultiGzDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out)
+            .map_err(|e| CodecError::new(format!("corrupt gzip payload: {e}")))?;
+        if out.len() > self.max_output {
+            return Err(too_big(self.max_output));
+        }
+        Ok(out)
+    }
+}
+
+fn too_big(max: usize) -> CodecError {
+    CodecError::new(format!(
+        "decompressed payload exceeds the maximum of {max} bytes"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
+    use flate2::Compression;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        (0..50_000u32)
+            .flat_map(|i| format!("{{\"v\":{i}}}").into_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn all_three_wrappings_inflate() {
+        let data = sample();
+        let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
+        z.write_all(&data).unwrap();
+        let mut r = DeflateEncoder::new(Vec::new(), Compression::default());
+        r.write_all(&data).unwrap();
+        let mut g = GzEncoder::new(Vec::new(), Compression::default());
+        g.write_all(&data).unwrap();
+        let mut inf = Inflater::new(1 << 30);
+        for compressed in [
+            z.finish().unwrap(),
+            r.finish().unwrap(),
+            g.finish().unwrap(),
+        ] {
+            assert_eq!(inf.inflate(&compressed).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn garbage_truncation_and_bombs_are_errors() {
+        let data = sample();
+        let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
+        z.write_all(&data).unwrap();
+        let full = z.finish().unwrap();
+        let mut inf = Inflater::new(1 << 30);
+        assert!(inf.inflate(&full[..full.len() / 2]).is_err());
+        assert!(inf.inflate(b"\x78\x9c\xff\xff\xff\xff").is_err());
+        let mut small = Inflater::new(1000);
+        assert!(small
+            .inflate(&full)
+            .unwrap_err()
+            .to_string()
+            .contains("maximum"));
+        // The decompressor is reusable after errors.
+        assert_eq!(inf.inflate(&full).unwrap(), data);
+    }
+}
