@@ -11,6 +11,7 @@ __all__ = ["EMULATORS", "create"]
 # Each service issue adds its emulator here, in the order `ferrolink sandbox` lists them.
 EMULATORS: dict[str, str] = {
     "echo": "ferrolink.sandbox.echo:EchoService",
+    "exp": "ferrolink.sandbox.exp:ExpService",
 }
 
 
