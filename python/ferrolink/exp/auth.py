@@ -101,7 +101,9 @@ class Credentials:
                 kind = "device"
             elif api_key is not None and (uuid or opt("networkUuid", "consumerAppUuid")):
                 kind = "consumer_app"
-            elif username is not None or password is not None or org is not None:
+            elif username is not None or password is not None or (
+                org is not None and opt("token") is None  # a token may come with its org
+            ):
                 kind = "user"
             elif secret is not None or allow_pairing:
                 kind = "device"
