@@ -6,11 +6,12 @@ import logging
 import time
 
 import pytest
+
 from exp_support import no_leftover_threads, options, sandbox, service
 from ferrolink import exp
 from ferrolink.http import Client
 from ferrolink.sandbox import Sandbox
-from ferrolink.sandbox.exp import DEVICE_UUID, ExpService, LOCATION_UUID
+from ferrolink.sandbox.exp import DEVICE_UUID, LOCATION_UUID, ExpService
 
 __all__ = ["no_leftover_threads", "sandbox", "service"]
 
@@ -135,7 +136,7 @@ def test_links_between_resources(sdk: exp.Exp) -> None:
     assert [d.uuid for d in location.get_devices(params={"name": "Lobby Player"})] == [DEVICE_UUID]
     assert location.get_devices(name="other").total == 0  # filter merged with params
     assert [t.document["id"] for t in location.get_things()] == ["rfid-1"]
-    bar = [z for z in location.get_zones() if z.key == "bar"][0]
+    bar = next(z for z in location.get_zones() if z.key == "bar")
     assert [t.document["id"] for t in bar.get_things()] == ["rfid-1"]
     assert bar.get_devices().total == 0
     thing = sdk.api.find_things(id="rfid-1")[0]
@@ -222,8 +223,16 @@ def test_rest_401_refreshes_once_and_retries(sdk: exp.Exp, service: ExpService) 
 
 def test_ready_token_is_used_as_is(sandbox: Sandbox, sdk: exp.Exp, service: ExpService) -> None:
     token = sdk.get_auth()["token"]
-    bearer = exp.start(**options(sandbox, enable_network=False, username=None, password=None,
-                                 organization="scala", token=token))
+    bearer = exp.start(
+        **options(
+            sandbox,
+            enable_network=False,
+            username=None,
+            password=None,
+            organization="scala",
+            token=token,
+        )
+    )
     assert bearer.api.get_device(DEVICE_UUID) is not None
     service.invalidate_tokens()
     with pytest.raises(exp.ApiError) as info:  # nothing to refresh with: the 401 surfaces

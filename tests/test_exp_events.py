@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+
 from exp_support import exp_threads, no_leftover_threads, options, sandbox, service, wait_for
 from ferrolink import exp
 from ferrolink.sandbox import Sandbox

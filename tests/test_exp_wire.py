@@ -97,10 +97,18 @@ def test_framing_round_trips(packets: list[str], binary: bool) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"\x00\x05\xff12", b"\x00\x0a\xffx", b"\x00\xff", b"\x02\x01\xff3", b"x:3", b"5:12", b"\x00\x01"],
+    [
+        b"\x00\x05\xff12",
+        b"\x00\x0a\xffx",
+        b"\x00\xff",
+        b"\x02\x01\xff3",
+        b"x:3",
+        b"5:12",
+        b"\x00\x01",
+    ],
 )
 def test_malformed_payloads_raise_protocol_error(body: bytes) -> None:
-    with pytest.raises(ProtocolError, match="Engine.IO payload"):
+    with pytest.raises(ProtocolError, match=r"Engine\.IO payload"):
         eio.decode_payload(body)
 
 

@@ -15,7 +15,9 @@ from . import __version__
 __all__ = ["main"]
 
 # Service modules that add subcommands through ``register(subparsers)``.
-SERVICE_CLIS: list[str] = []
+SERVICE_CLIS: list[str] = [
+    "ferrolink.exp.cli",
+]
 
 
 def _sandbox(args: argparse.Namespace) -> int:

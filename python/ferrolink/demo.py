@@ -20,6 +20,7 @@ __all__ = ["DEMOS", "Report", "run"]
 # service name -> "module:function"; each service issue adds its own line.
 DEMOS: dict[str, str] = {
     "transport": "ferrolink.demo:transport_demo",
+    "exp": "ferrolink.exp.demo:demo",
 }
 
 

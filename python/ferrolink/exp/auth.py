@@ -91,9 +91,14 @@ class Credentials:
         username, password, org = opt("username"), opt("password"), opt("organization", "org")
         allow_pairing = opt("allow_pairing", "allowPairing")
         kind = opt("type")
-        for name, value in (("uuid", uuid), ("secret", secret), ("api_key", api_key),
-                            ("username", username), ("password", password),
-                            ("organization", org)):
+        for name, value in (
+            ("uuid", uuid),
+            ("secret", secret),
+            ("api_key", api_key),
+            ("username", username),
+            ("password", password),
+            ("organization", org),
+        ):
             if value is not None and not isinstance(value, str):
                 raise UsageError(f"start(): {name} must be a string, got {type(value).__name__}")
         if kind is None:
@@ -101,8 +106,12 @@ class Credentials:
                 kind = "device"
             elif api_key is not None and (uuid or opt("networkUuid", "consumerAppUuid")):
                 kind = "consumer_app"
-            elif username is not None or password is not None or (
-                org is not None and opt("token") is None  # a token may come with its org
+            elif (
+                username is not None
+                or password is not None
+                or (
+                    org is not None and opt("token") is None  # a token may come with its org
+                )
             ):
                 kind = "user"
             elif secret is not None or allow_pairing:
@@ -117,8 +126,11 @@ class Credentials:
                     "uuid/secret (device), uuid/api_key (consumer app) or token"
                 )
         if kind == "user":
-            missing = [n for n, v in (("username", username), ("password", password),
-                                      ("organization", org)) if not v]
+            missing = [
+                n
+                for n, v in (("username", username), ("password", password), ("organization", org))
+                if not v
+            ]
             if missing:
                 raise UsageError(f"start(): a user login also needs {', '.join(missing)}")
             return cls("user", username=username, organization=org, secret=password)
@@ -126,8 +138,12 @@ class Credentials:
             uuid = uuid or opt("deviceUuid")
             if not allow_pairing and not (uuid and secret):
                 raise UsageError("start(): a device needs uuid and secret (or allow_pairing)")
-            return cls("device", uuid=uuid, secret=secret,
-                       allow_pairing=bool(allow_pairing) if allow_pairing is not None else None)
+            return cls(
+                "device",
+                uuid=uuid,
+                secret=secret,
+                allow_pairing=bool(allow_pairing) if allow_pairing is not None else None,
+            )
         if kind in ("consumer_app", "consumerApp"):
             uuid = uuid or opt("consumerAppUuid", "networkUuid")
             if not (uuid and api_key):

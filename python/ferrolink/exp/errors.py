@@ -53,7 +53,10 @@ class ResponderError(ExpError):
 
 
 class ApiError(ExpError, _errors.ServiceError):
-    """A non-2xx REST reply with a JSON body: ``code``, ``message``, ``status_code``, ``payload``."""
+    """A non-2xx REST reply with a JSON body.
+
+    Attributes: ``code``, ``message``, ``status_code`` and ``payload`` (the body).
+    """
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ dispatcher thread, never under a lock of this module.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import queue
@@ -96,7 +97,9 @@ class _Connection:
             sslopt = {"ca_certs": self.bus.ca_file}
         try:
             ws = websocket.create_connection(
-                self._url("websocket"), timeout=self.bus.timeout, sslopt=sslopt,
+                self._url("websocket"),
+                timeout=self.bus.timeout,
+                sslopt=sslopt,
                 enable_multithread=True,
             )
         except (OSError, websocket.WebSocketException) as exc:
@@ -166,16 +169,12 @@ class _Connection:
     def close(self) -> None:
         if self.closed.is_set():
             return
-        try:
+        with contextlib.suppress(Exception):
             self.send([eio.CLOSE])  # ends the server's session and any pending long poll
-        except Exception:
-            pass
         self.closed.set()
         if self.ws is not None:
-            try:
-                self.ws.shutdown()
-            except Exception:
-                pass
+            with contextlib.suppress(Exception):
+                self.ws.shutdown()  # type: ignore[no-untyped-call]
 
 
 def _ms(value: Any, default: int) -> int:
@@ -204,8 +203,12 @@ class EventBus:
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay
         self.http = Client(
-            timeout=None, connect_timeout=self.timeout, read_timeout=None, ca_file=ca_file,
-            verify=verify, max_idle_per_host=4,
+            timeout=None,
+            connect_timeout=self.timeout,
+            read_timeout=None,
+            ca_file=ca_file,
+            verify=verify,
+            max_idle_per_host=4,
         )
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)

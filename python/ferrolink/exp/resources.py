@@ -264,7 +264,9 @@ class Content(Resource):
             raise ExpError(f"content {self.uuid} has no path, so it has no delivery URL")
         session = self._sdk.session
         encoded = quote("/" + path.lstrip("/"), safe="/")
-        return f"{session.host}/api/delivery{encoded}?{urlencode({'_rt': session.restricted_token})}"
+        return (
+            f"{session.host}/api/delivery{encoded}?{urlencode({'_rt': session.restricted_token})}"
+        )
 
     def get_url(self) -> Optional[str]:
         """Delivery URL of a file or app (no ``/index.html``, as the Python SDK), the ``url``

@@ -53,7 +53,7 @@ def _base_url(host: Any, port: Any) -> str:
         if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isdigit():
             raise UsageError(f"port must be a number, got {port!r}")
         host = f"{host}:{port}"
-    return host
+    return str(host)
 
 
 class Exp:
@@ -160,29 +160,53 @@ class Exp:
         self._check()
         return self.session.request("GET", path, params=params, timeout=timeout)
 
-    def post(self, path: str, payload: Any = None, params: Optional[dict[str, Any]] = None,
-             timeout: float = 10) -> Any:
+    def post(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
         self._check()
-        return self.session.request("POST", path, params=params, payload=_no_body(payload),
-                                    timeout=timeout)
+        return self.session.request(
+            "POST", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
 
-    def patch(self, path: str, payload: Any = None, params: Optional[dict[str, Any]] = None,
-              timeout: float = 10) -> Any:
+    def patch(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
         self._check()
-        return self.session.request("PATCH", path, params=params, payload=_no_body(payload),
-                                    timeout=timeout)
+        return self.session.request(
+            "PATCH", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
 
-    def put(self, path: str, payload: Any = None, params: Optional[dict[str, Any]] = None,
-            timeout: float = 10) -> Any:
+    def put(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
         self._check()
-        return self.session.request("PUT", path, params=params, payload=_no_body(payload),
-                                    timeout=timeout)
+        return self.session.request(
+            "PUT", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
 
-    def delete(self, path: str, payload: Any = None, params: Optional[dict[str, Any]] = None,
-               timeout: float = 10) -> Any:
+    def delete(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
         self._check()
-        return self.session.request("DELETE", path, params=params, payload=_no_body(payload),
-                                    timeout=timeout)
+        return self.session.request(
+            "DELETE", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
 
     # -- channels and the current device ---------------------------------------------------
 
@@ -402,8 +426,9 @@ class FixedChannel:
             timeout=sdk.session.timeout,
         )
 
-    def request(self, name: str, target: Any = None, payload: Any = None,
-                timeout: float = 10.0) -> Any:
+    def request(
+        self, name: str, target: Any = None, payload: Any = None, timeout: float = 10.0
+    ) -> Any:
         """The first response to ``name`` within ``timeout`` s (``Timeout`` / ``Error``).
 
         ``target`` is accepted for compatibility and not used: the 5.0 wire has no

@@ -51,7 +51,10 @@ class Session:
         self.credentials = credentials
         self.timeout = float(timeout)
         self.http = Client(
-            timeout=None, connect_timeout=self.timeout, read_timeout=None, ca_file=ca_file,
+            timeout=None,
+            connect_timeout=self.timeout,
+            read_timeout=None,
+            ca_file=ca_file,
             verify=verify,
         )
         self._fallback_org = organization
@@ -229,8 +232,7 @@ class Session:
             body = reply.json()
         except ValueError:
             raise UnexpectedError(
-                f"EXP answered {method} {path} with HTTP {reply.status} {reply.reason} "
-                f"(not JSON)",
+                f"EXP answered {method} {path} with HTTP {reply.status} {reply.reason} (not JSON)",
                 host=self.host,
             ) from None
         if isinstance(body, dict):
@@ -257,7 +259,10 @@ class Session:
                 )
             else:
                 reply = self.http.request(
-                    method, self.host + path, headers=headers, json=payload,
+                    method,
+                    self.host + path,
+                    headers=headers,
+                    json=payload,
                     timeout=timeout or self.timeout,
                 )
         except TransportError as exc:

@@ -232,8 +232,12 @@ class ExpService(HttpEmulator):
         )
         self._put(
             "feeds",
-            {"name": "Weather", "subtype": "scala:feed:weather", "dataType": "static",
-             "searchValue": "Oslo"},
+            {
+                "name": "Weather",
+                "subtype": "scala:feed:weather",
+                "dataType": "static",
+                "searchValue": "Oslo",
+            },
         )
         self._put(
             "feeds",
@@ -244,11 +248,19 @@ class ExpService(HttpEmulator):
             {"name": "Demo", "subtype": "scala:content:folder", "path": "/Demo", "parent": None},
         )
         for doc in (
-            {"name": "logo file.png", "subtype": "scala:content:file",
-             "path": "/Demo/logo file.png", "variants": [{"name": "thumb 320"}]},
+            {
+                "name": "logo file.png",
+                "subtype": "scala:content:file",
+                "path": "/Demo/logo file.png",
+                "variants": [{"name": "thumb 320"}],
+            },
             {"name": "Menu", "subtype": "scala:content:app", "path": "/Demo/Menu"},
-            {"name": "Site", "subtype": "scala:content:url", "path": "/Demo/Site",
-             "url": "https://example.com/"},
+            {
+                "name": "Site",
+                "subtype": "scala:content:url",
+                "path": "/Demo/Site",
+                "url": "https://example.com/",
+            },
             {"name": "Nested", "subtype": "scala:content:folder", "path": "/Demo/Nested"},
         ):
             self._put("content", {**doc, "parent": root["uuid"]})
@@ -340,10 +352,18 @@ class ExpService(HttpEmulator):
         org = body.get("organization")
         for user in self._users:
             if (body.get("username"), body.get("password"), org) == (
-                user["username"], user["password"], user["organization"]
+                user["username"],
+                user["password"],
+                user["organization"],
             ):
-                return {"type": "user", "uuid": "user-1", "organization": org,
-                        "username": user["username"], "role": "admin", "isPairing": False}
+                return {
+                    "type": "user",
+                    "uuid": "user-1",
+                    "organization": org,
+                    "username": user["username"],
+                    "role": "admin",
+                    "isPairing": False,
+                }
         return None
 
     def _jwt_identity(self, token: Any) -> Optional[dict[str, Any]]:
@@ -357,9 +377,11 @@ class ExpService(HttpEmulator):
             return None
         kind, uuid = claims.get("type"), claims.get("uuid")
         with self.lock:
-            key = (self._device_secrets if kind == "device" else self._consumer_keys).get(
-                str(uuid)
-            ) if kind in ("device", "consumerApp") else None
+            key = (
+                (self._device_secrets if kind == "device" else self._consumer_keys).get(str(uuid))
+                if kind in ("device", "consumerApp")
+                else None
+            )
         verified = False
         if key is not None:
             try:
@@ -372,8 +394,7 @@ class ExpService(HttpEmulator):
         if verified:
             return {"type": kind, "uuid": uuid, "organization": ORGANIZATION, "isPairing": False}
         if kind == "device" and claims.get("allowPairing"):
-            return {"type": "device", "uuid": "_", "organization": ORGANIZATION,
-                    "isPairing": True}
+            return {"type": "device", "uuid": "_", "organization": ORGANIZATION, "isPairing": True}
         return None
 
     def _expired(self, exp: Any) -> bool:
@@ -424,8 +445,10 @@ class ExpService(HttpEmulator):
             return _error(401, "authentication.required", "A valid _rt token is required.")
         if parts[1] == "locations":
             ok = parts[2] in self.collections["locations"]
-            return HttpReply(200, b"<svg/>", "image/svg+xml") if ok else _error(
-                404, "location.notFound", "No such location."
+            return (
+                HttpReply(200, b"<svg/>", "image/svg+xml")
+                if ok
+                else _error(404, "location.notFound", "No such location.")
             )
         content_path = "/" + "/".join(parts[2:])
         with self.lock:
@@ -514,8 +537,12 @@ class ExpService(HttpEmulator):
                 "search": {"search": search, "maxResults": 10},
                 "details": {"name": feed.get("name"), "lastBuildDate": "2017-05-01T00:00:00Z"},
                 "items": [
-                    {"text": f"{search}: sunny", "date": "2017-05-01T00:00:00Z",
-                     "images": [{"url": "https://example.com/sun.png"}], "raw": {}}
+                    {
+                        "text": f"{search}: sunny",
+                        "date": "2017-05-01T00:00:00Z",
+                        "images": [{"url": "https://example.com/sun.png"}],
+                        "raw": {},
+                    }
                 ],
             }
         )

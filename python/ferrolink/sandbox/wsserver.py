@@ -8,6 +8,7 @@ Engine.IO needs; pings are answered, fragments are reassembled, close is echoed)
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import struct
 import threading
@@ -113,8 +114,6 @@ class WebSocketConnection:
     def close(self, code: Optional[int] = 1000) -> None:
         if self.closed:
             return
-        try:
+        with contextlib.suppress(WebSocketClosed):
             self._send(OP_CLOSE, struct.pack("!H", code) if code else b"")
-        except WebSocketClosed:
-            pass
         self.closed = True

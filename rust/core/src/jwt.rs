@@ -78,7 +78,9 @@ pub fn decode_hs256(token: &str, key: &[u8]) -> Result<String, JwtError> {
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(JwtError::Malformed("expected three dot-separated segments".into()));
+        return Err(JwtError::Malformed(
+            "expected three dot-separated segments".into(),
+        ));
     };
     let header = segment("header", header_b64)?;
     let header: serde_json::Value = serde_json::from_slice(&header)
@@ -90,7 +92,7 @@ pub fn decode_hs256(token: &str, key: &[u8]) -> Result<String, JwtError> {
     }
     let signature = segment("signature", signature_b64)?;
     let mut m = mac(key);
-    m.update(token[..header_b64.len() + 1 + payload_b64.len()].as_bytes());
+    m.update(&token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()]);
     // verify_slice compares in constant time.
     m.verify_slice(&signature)
         .map_err(|_| JwtError::BadSignature)?;
@@ -143,11 +145,26 @@ mod tests {
     #[test]
     fn rejects_wrong_key_and_garbage() {
         assert_eq!(decode_hs256(TOKEN, b"other"), Err(JwtError::BadSignature));
-        assert!(matches!(decode_hs256("a.b", b"k"), Err(JwtError::Malformed(_))));
-        assert!(matches!(decode_hs256("a.b.c.d", b"k"), Err(JwtError::Malformed(_))));
-        assert!(matches!(decode_hs256("!!.??.##", b"k"), Err(JwtError::Malformed(_))));
-        assert!(matches!(encode_hs256("[1]", b"k"), Err(JwtError::BadClaims(_))));
-        assert!(matches!(encode_hs256("{", b"k"), Err(JwtError::BadClaims(_))));
+        assert!(matches!(
+            decode_hs256("a.b", b"k"),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_hs256("a.b.c.d", b"k"),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_hs256("!!.??.##", b"k"),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            encode_hs256("[1]", b"k"),
+            Err(JwtError::BadClaims(_))
+        ));
+        assert!(matches!(
+            encode_hs256("{", b"k"),
+            Err(JwtError::BadClaims(_))
+        ));
     }
 
     #[test]
