@@ -48,7 +48,9 @@ def transport_demo(sb: sandbox_mod.Sandbox, report: Report) -> None:
         for i in range(n):
             client.post(url + "/echo", body=b"x", headers={"X-Request-Id": str(i)})
         elapsed = time.perf_counter() - start
-        report.step("keep-alive pool", f"{n} POSTs in {elapsed * 1000:.0f} ms ({n / elapsed:,.0f}/s)")
+        report.step(
+            "keep-alive pool", f"{n} POSTs in {elapsed * 1000:.0f} ms ({n / elapsed:,.0f}/s)"
+        )
         big = client.get(url + "/bytes/5000000")
         report.step("large body", f"{len(big.body):,} bytes intact")
 
@@ -57,7 +59,9 @@ def run(out: TextIO = sys.stdout) -> int:
     """Run every demo; returns the process exit code (0 when all passed)."""
     failures = 0
     with sandbox_mod.start() as sb:
-        print(f"ferrolink demo: sandbox up ({len(sb.services)} services, CA {sb.ca_file})", file=out)
+        print(
+            f"ferrolink demo: sandbox up ({len(sb.services)} services, CA {sb.ca_file})", file=out
+        )
         for name, target in DEMOS.items():
             module_name, _, func_name = target.partition(":")
             func: Callable[[sandbox_mod.Sandbox, Report], None] = getattr(

@@ -46,7 +46,7 @@ class ConnectError(TransportError, ConnectionError):
     """No connection could be made, or it broke (refused, DNS, proxy refused, reset)."""
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001 - deliberate stdlib mix-in
+class TimeoutError(TransportError, builtins.TimeoutError):
     """A connect, read or total timeout expired."""
 
 

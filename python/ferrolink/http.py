@@ -240,7 +240,10 @@ def _has_header(headers: list[tuple[str, str]], name: str) -> bool:
 
 
 def _payload(
-    body: Optional[Body], json: Any, form: Optional[Mapping[str, Any]], headers: list[tuple[str, str]]
+    body: Optional[Body],
+    json: Any,
+    form: Optional[Mapping[str, Any]],
+    headers: list[tuple[str, str]],
 ) -> Optional[bytes]:
     given = [name for name, v in (("body", body), ("json", json), ("form", form)) if v is not None]
     if len(given) > 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "is_secret_key", "redact_mapping", "redact_text", "redact_url"]
 
@@ -20,6 +20,7 @@ _SECRET_WORDS = (
     "passw",
     "pass",
     "pwd",
+    "pw",
     "secret",
     "token",
     "apikey",
@@ -34,7 +35,7 @@ _SECRET_WORDS = (
 _KEY_VALUE = re.compile(
     r"(?P<key>[A-Za-z0-9_.\-]*(?:" + "|".join(re.escape(w) for w in _SECRET_WORDS) + r")"
     r"[A-Za-z0-9_.\-]*)"
-    r"(?P<sep>\s*[=:]\s*\"?)(?P<value>[^&\s\"',;]+)",
+    r"(?P<sep>\"?\s*[=:]\s*\"?)(?P<value>[^&\s\"',;]+)",
     re.IGNORECASE,
 )
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)[^/@\s]+@", re.IGNORECASE)
@@ -55,8 +56,7 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-            quoted = quote(secret, safe="")
-            if quoted != secret:
+            for quoted in {quote(secret, safe=""), quote_plus(secret)} - {secret}:
                 text = text.replace(quoted, MASK)
     text = _URL_USERINFO.sub(lambda m: m.group("scheme") + MASK + "@", text)
     text = _BEARER.sub(lambda m: m.group("kind") + " " + MASK, text)

@@ -9,6 +9,7 @@ emulator gets the same fault injection (:class:`Faults`) for free.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import logging
 import socket
@@ -64,7 +65,9 @@ class HttpReply:
     takeover: Optional[Callable[[BinaryIO, BinaryIO], None]] = None
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, headers: Optional[list[tuple[str, str]]] = None) -> HttpReply:
+    def json(
+        cls, data: Any, status: int = 200, headers: Optional[list[tuple[str, str]]] = None
+    ) -> HttpReply:
         return cls(status, json.dumps(data), "application/json", headers or [])
 
     def body_bytes(self) -> bytes:
@@ -148,7 +151,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             reply = emulator.handle(request)
         except Exception:
-            emulator.log.exception("emulator %s failed on %s %s", emulator.name, self.command, parts.path)
+            emulator.log.exception(
+                "emulator %s failed on %s %s", emulator.name, self.command, parts.path
+            )
             reply = HttpReply(500, "internal emulator error")
         if reply.takeover is not None:
             self.send_response(reply.status)
@@ -179,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> Optional[bytes]:
         """The request body (Content-Length or chunked); None after answering a bad one."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = self.rfile.readline(1024)
                 try:
@@ -202,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         self.server.emulator.log.debug("%s " + format, self.client_address[0], *args)
 
 
@@ -250,10 +255,8 @@ class _Server(ThreadingHTTPServer):
         with self.handlers_lock:
             targets = [h for h in self.handlers if not (idle_only and h.busy)]
         for handler in targets:
-            try:
+            with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         return len(targets)
 
 
@@ -275,7 +278,7 @@ class HttpEmulator(Service):
     def handle(self, request: HttpRequest) -> HttpReply:
         """Answer one request. Runs on the connection's thread: guard shared state."""
 
-    def configure(self, env: Environment) -> None:  # noqa: B027 - optional hook
+    def configure(self, env: Environment) -> None:
         """Hook: read per-service options before the ports open."""
 
     def start(self, env: Environment) -> None:

@@ -30,7 +30,7 @@ class SandboxTLS:
 
 
 def create_tls(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> SandboxTLS:
-    """Generate a fresh CA plus a server certificate for ``hosts`` and write them to ``directory``."""
+    """Generate a fresh CA and a server certificate for ``hosts``; write them to ``directory``."""
     ca_pem, cert_pem, key_pem = _core.generate_test_ca(list(hosts))
     directory.mkdir(parents=True, exist_ok=True)
     tls = SandboxTLS(directory / "ca.pem", directory / "server.pem", directory / "server.key")

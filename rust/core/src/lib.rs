@@ -7,5 +7,6 @@ pub mod hexonet;
 pub mod idigi;
 pub mod jwt;
 pub mod mqtt;
+mod resolver;
 pub mod testca;
 pub mod transport;

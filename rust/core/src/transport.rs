@@ -14,6 +14,8 @@ use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 
+use crate::resolver::CachingResolver;
+
 /// Where proxy settings come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ProxySetting {
@@ -165,9 +167,12 @@ impl HttpClient {
             .max_idle_connections_per_host(options.max_idle_per_host)
             .max_idle_connections(options.max_idle_per_host.saturating_mul(8))
             .build();
-        Ok(HttpClient {
-            agent: config.new_agent(),
-        })
+        let agent = Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
+        Ok(HttpClient { agent })
     }
 
     /// Send one request and read the whole response body.

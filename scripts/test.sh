@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole ferrolink test suite, from a clean clone on a fresh machine:
+# OS packages, Python deps, Rust checks, the release wheel installed into a fresh venv,
+# lint + types, pytest against the installed wheel, a benchmark smoke run, and `ferrolink demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+step() { printf '\n==> %s\n' "$*"; }
+
+step "OS packages (nginx, mosquitto, tinyproxy, apache2)"
+missing=()
+for cmd in nginx:nginx-light mosquitto:mosquitto tinyproxy:tinyproxy apache2:apache2; do
+  bin=${cmd%%:*}; pkg=${cmd##*:}
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start system services we do not use; tests start their own servers.
+  for svc in nginx mosquitto tinyproxy apache2; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+fi
+
+step "Python virtual environment (fresh)"
+venv="$root/.venv-test"
+rm -rf "$venv"
+python3 -m venv "$venv"
+# shellcheck disable=SC1091
+. "$venv/bin/activate"
+python -m pip install -q --upgrade pip
+python -m pip install -q -r requirements-test.txt
+if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
+  python -m pip install -q --no-deps -r requirements-nodeps.txt
+fi
+
+step "Rust: fmt, clippy, tests"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test -p ferrolink-core --quiet
+
+step "Build the release wheel and install it"
+rm -rf dist
+maturin build --release --quiet --out dist
+python -m pip install -q --force-reinstall dist/ferrolink-*.whl
+installed=$(cd /tmp && python -c 'import ferrolink, os; print(os.path.dirname(ferrolink.__file__))')
+case "$installed" in
+  "$venv"/*) echo "ferrolink imported from the installed wheel: $installed" ;;
+  *) echo "ferrolink imported from $installed, not from the wheel" >&2; exit 1 ;;
+esac
+
+step "Python: ruff, mypy --strict"
+ruff check python tests benches
+ruff format --check python tests benches
+mypy
+
+step "pytest against the installed wheel"
+# --import-mode=importlib and running from tests/ keep python/ (the source tree) off sys.path.
+python -m pytest -q -p no:cacheprovider --import-mode=importlib tests
+
+step "Benchmarks, smoke run (each benchmark once)"
+python -m pytest -q -p no:cacheprovider --import-mode=importlib --benchmark-disable benches
+
+step "ferrolink demo"
+(cd /tmp && ferrolink demo)

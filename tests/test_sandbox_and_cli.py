@@ -1,0 +1,117 @@
+"""The sandbox runner, the shipped pytest fixture, the CLI and the shared redaction helper."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import ferrolink
+import ferrolink.sandbox
+from ferrolink.http import Client
+from ferrolink.redact import MASK, is_secret_key, redact_mapping, redact_text
+
+CLI = [sys.executable, "-m", "ferrolink"]
+
+
+def test_start_exposes_urls_ca_and_stops_cleanly() -> None:
+    with ferrolink.sandbox.start(["echo"]) as sb:
+        assert Path(sb.ca_file).read_text().startswith("-----BEGIN CERTIFICATE-----")
+        https, http = sb.url("echo", "https"), sb.url("echo", "http")
+        assert https.startswith("https://127.0.0.1:") and http.startswith("http://127.0.0.1:")
+        with Client(ca_file=sb.ca_file, trust_env=False) as c:
+            assert c.get(https + "/echo").status == 200
+            assert c.get(http + "/echo").status == 200
+        assert "echo" in sb.summary()
+        directory = sb.directory
+    assert not directory.exists(), "the throwaway CA directory is removed on stop"
+
+
+def test_unknown_service_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown sandbox service 'nope'"):
+        ferrolink.sandbox.start(["nope"])
+
+
+def test_missing_service_lookup(echo_sandbox: ferrolink.sandbox.Sandbox) -> None:
+    with pytest.raises(KeyError, match="not running"):
+        echo_sandbox.url("hexonet-not-started")
+    with pytest.raises(KeyError, match="no 'ws' endpoint"):
+        echo_sandbox.url("echo", "ws")
+
+
+def test_shipped_pytest_fixture(ferrolink_sandbox: ferrolink.sandbox.Sandbox) -> None:
+    assert "echo" in ferrolink_sandbox.services
+    with Client(ca_file=ferrolink_sandbox.ca_file, trust_env=False) as c:
+        assert c.get(ferrolink_sandbox.url("echo") + "/echo").json()["method"] == "GET"
+
+
+def test_cli_version() -> None:
+    out = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"ferrolink {ferrolink.__version__}"
+
+
+def test_cli_sandbox_runs_until_interrupted() -> None:
+    process = subprocess.Popen(
+        [*CLI, "sandbox", "echo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.strip().startswith("https"):
+                break
+        url = lines[-1].split()[-1]
+        ca_line = next(line for line in lines if line.startswith("CA file:"))
+        with Client(ca_file=ca_line.split(":", 1)[1].strip(), trust_env=False) as c:
+            assert c.get(url + "/echo").status == 200
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=15)
+        assert process.returncode == 0
+        assert "sandbox stopped" in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_without_command_prints_help() -> None:
+    out = subprocess.run(CLI, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "demo" in out.stdout and "sandbox" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ("s_login=bob&s_pw=hunter2&command=x", "hunter2"),
+        ("password: hunter2", "hunter2"),
+        ('{"tokenId": "abc-123-def"}', "abc-123-def"),
+        ("Authorization: Bearer eyJhbGciOi.payload.sig", "eyJhbGciOi"),
+        ("https://alice:pw123@example.com/path", "pw123"),
+        ("api_key=K3Y&x=1", "K3Y"),
+    ],
+)
+def test_redaction_masks_secrets(text: str, leaked: str) -> None:
+    masked = redact_text(text)
+    assert leaked not in masked
+    assert MASK in masked
+
+
+def test_redaction_of_literal_secrets_and_mappings() -> None:
+    assert redact_text("user sent p@ss w0rd!", secrets=("p@ss w0rd!",)) == f"user sent {MASK}"
+    assert "p%40ss" not in redact_text("x=p%40ss+w0rd%21", secrets=("p@ss w0rd!",))
+    nested = redact_mapping({"user": "bob", "password": "x", "inner": {"secret": "y", "n": 1}})
+    assert nested == {"user": "bob", "password": MASK, "inner": {"secret": MASK, "n": 1}}
+    assert is_secret_key("X-API-KEY-SECRET") and not is_secret_key("username")
