@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import pytest
 
-from exp_support import no_leftover_threads, options, sandbox, service
 from ferrolink import exp
 from ferrolink.http import Client
 from ferrolink.sandbox import Sandbox
 from ferrolink.sandbox.exp import DEVICE_UUID, LOCATION_UUID, ExpService
 
-__all__ = ["no_leftover_threads", "sandbox", "service"]
+pytestmark = pytest.mark.usefixtures("exp_clean")
 
 
 @pytest.fixture
-def sdk(sandbox: Sandbox) -> exp.Exp:
-    return exp.start(**options(sandbox, enable_network=False))
+def sdk(exp_sandbox: Sandbox, exp_options: Any) -> exp.Exp:
+    return exp.start(**exp_options(exp_sandbox, enable_network=False))
 
 
 @pytest.mark.parametrize("who", ["user", "device", "consumer"])
-def test_every_identity_logs_in(sandbox: Sandbox, who: str) -> None:
-    instance = exp.start(**options(sandbox, who, enable_network=False))
+def test_every_identity_logs_in(exp_sandbox: Sandbox, who: str, exp_options: Any) -> None:
+    instance = exp.start(**exp_options(exp_sandbox, who, enable_network=False))
     auth = instance.get_auth()
     assert auth["identity"]["organization"] == "scala"
     assert auth["expiration"] > time.time() * 1000
@@ -43,18 +43,20 @@ def test_every_identity_logs_in(sandbox: Sandbox, who: str) -> None:
     ],
 )
 def test_bad_credentials_raise_authentication_error_from_start(
-    sandbox: Sandbox, bad: dict[str, str]
+    exp_sandbox: Sandbox, bad: dict[str, str], exp_options: Any
 ) -> None:
     who = bad.pop("who", "user")
     with pytest.raises(exp.AuthenticationError) as info:
-        exp.start(**options(sandbox, who, **bad))
+        exp.start(**exp_options(exp_sandbox, who, **bad))
     assert "wrong" not in str(info.value)
     assert info.value.server_message == "Authentication failed."
 
 
-def test_module_level_runtime_with_bad_credentials_leaves_no_thread(sandbox: Sandbox) -> None:
+def test_module_level_runtime_with_bad_credentials_leaves_no_thread(
+    exp_sandbox: Sandbox, exp_options: Any
+) -> None:
     with pytest.raises(exp.AuthenticationError):
-        exp.runtime.start(**options(sandbox, password="nope"))
+        exp.runtime.start(**exp_options(exp_sandbox, password="nope"))
     with pytest.raises(exp.UsageError, match="start"):
         exp.api.find_devices()
 
@@ -143,8 +145,8 @@ def test_links_between_resources(sdk: exp.Exp) -> None:
     assert thing.get_experience() is None and thing.get_location() == location
 
 
-def test_current_device_for_a_device_identity(sandbox: Sandbox) -> None:
-    device_sdk = exp.start(**options(sandbox, "device", enable_network=False))
+def test_current_device_for_a_device_identity(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    device_sdk = exp.start(**exp_options(exp_sandbox, "device", enable_network=False))
     current = device_sdk.get_current_device()
     assert current is not None and current.uuid == DEVICE_UUID
     experience = device_sdk.get_current_experience()
@@ -153,7 +155,7 @@ def test_current_device_for_a_device_identity(sandbox: Sandbox) -> None:
     device_sdk.stop()
 
 
-def test_content_tree_and_urls(sdk: exp.Exp, sandbox: Sandbox) -> None:
+def test_content_tree_and_urls(sdk: exp.Exp, exp_sandbox: Sandbox) -> None:
     root = sdk.api.find_content(name="Demo")[0]
     children = root.get_children()
     by_type = {c.subtype: c for c in children}
@@ -162,7 +164,7 @@ def test_content_tree_and_urls(sdk: exp.Exp, sandbox: Sandbox) -> None:
     file_item = by_type["scala:content:file"]
     rt = sdk.get_auth()["restrictedToken"]
     url = file_item.get_url()
-    base = sandbox.url("exp")
+    base = exp_sandbox.url("exp")
     assert url == f"{base}/api/delivery/Demo/logo%20file.png?_rt={rt}"
     variant = file_item.get_variant_url("thumb 320")
     assert variant == f"{url}&variant=thumb+320"
@@ -171,7 +173,7 @@ def test_content_tree_and_urls(sdk: exp.Exp, sandbox: Sandbox) -> None:
     assert app_url == f"{base}/api/delivery/Demo/Menu?_rt={rt}"
     assert by_type["scala:content:url"].get_url() == "https://example.com/"
     assert root.get_url() is None
-    with Client(ca_file=sandbox.ca_file) as http:  # the URLs really deliver
+    with Client(ca_file=exp_sandbox.ca_file) as http:  # the URLs really deliver
         for u in (url, variant, app_url):
             assert http.get(u).status == 200
         location = sdk.api.get_location(LOCATION_UUID)
@@ -193,7 +195,7 @@ def test_feed_data(sdk: exp.Exp) -> None:
     assert dynamic.get_data(searchValue="Bergen")["search"]["search"] == "Bergen"
 
 
-def test_data_store(sdk: exp.Exp, service: ExpService) -> None:
+def test_data_store(sdk: exp.Exp, exp_service: ExpService) -> None:
     api = sdk.api
     data = api.create_data(key="4", group="cats", value={"name": "fluffy"})
     assert data.value == {"name": "fluffy"}
@@ -201,9 +203,9 @@ def test_data_store(sdk: exp.Exp, service: ExpService) -> None:
     assert got is not None and got.value == {"name": "fluffy"}
     got.value = {"generic": 1111}
     got.save()
-    assert service.data[("cats", "4")] == {"generic": 1111}
+    assert exp_service.data[("cats", "4")] == {"generic": 1111}
     odd = api.create_data(key="a/b c", group="g/1", value=[1])  # segments encoded alone
-    assert service.data[("g/1", "a/b c")] == [1]
+    assert exp_service.data[("g/1", "a/b c")] == [1]
     assert [d.key for d in api.find_data(group="g/1")] == ["a/b c"]
     odd.delete()
     got.delete()
@@ -214,18 +216,20 @@ def test_data_store(sdk: exp.Exp, service: ExpService) -> None:
         api.get_data("k", None)
 
 
-def test_rest_401_refreshes_once_and_retries(sdk: exp.Exp, service: ExpService) -> None:
+def test_rest_401_refreshes_once_and_retries(sdk: exp.Exp, exp_service: ExpService) -> None:
     old = sdk.get_auth()["token"]
-    service.invalidate_tokens()
+    exp_service.invalidate_tokens()
     assert sdk.api.get_device(DEVICE_UUID) is not None  # refresh 401 -> login -> retry
     assert sdk.get_auth()["token"] != old
 
 
-def test_ready_token_is_used_as_is(sandbox: Sandbox, sdk: exp.Exp, service: ExpService) -> None:
+def test_ready_token_is_used_as_is(
+    exp_sandbox: Sandbox, sdk: exp.Exp, exp_service: ExpService, exp_options: Any
+) -> None:
     token = sdk.get_auth()["token"]
     bearer = exp.start(
-        **options(
-            sandbox,
+        **exp_options(
+            exp_sandbox,
             enable_network=False,
             username=None,
             password=None,
@@ -234,34 +238,36 @@ def test_ready_token_is_used_as_is(sandbox: Sandbox, sdk: exp.Exp, service: ExpS
         )
     )
     assert bearer.api.get_device(DEVICE_UUID) is not None
-    service.invalidate_tokens()
+    exp_service.invalidate_tokens()
     with pytest.raises(exp.ApiError) as info:  # nothing to refresh with: the 401 surfaces
         bearer.api.get_device(DEVICE_UUID)
     assert info.value.status_code == 401
     bearer.stop()
 
 
-def test_idle_client_refreshes_before_expiry(sandbox: Sandbox, service: ExpService) -> None:
-    service.token_ttl = 1.5
-    sdk = exp.start(**options(sandbox, enable_network=False))
+def test_idle_client_refreshes_before_expiry(
+    exp_sandbox: Sandbox, exp_service: ExpService, exp_options: Any
+) -> None:
+    exp_service.token_ttl = 1.5
+    sdk = exp.start(**exp_options(exp_sandbox, enable_network=False))
     first = sdk.get_auth()["token"]
-    before = dict(service.stats)
+    before = dict(exp_service.stats)
     time.sleep(2.5)  # idle well past the first token's lifetime
     assert sdk.get_auth()["token"] != first
     assert sdk.get_auth()["expiration"] > time.time() * 1000
-    assert service.stats["refresh"] > before.get("refresh", 0)
-    unauthorized = service.stats["unauthorized"]
+    assert exp_service.stats["refresh"] > before.get("refresh", 0)
+    unauthorized = exp_service.stats["unauthorized"]
     assert sdk.api.get_device(DEVICE_UUID) is not None
-    assert service.stats["unauthorized"] == unauthorized  # no 401 was needed
+    assert exp_service.stats["unauthorized"] == unauthorized  # no 401 was needed
     sdk.stop()
 
 
 def test_secrets_never_reach_logs_or_reprs(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+    exp_sandbox: Sandbox, caplog: pytest.LogCaptureFixture, exp_options: Any
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="ferrolink")
-    creds = sandbox.credentials("exp")
-    device = exp.start(**options(sandbox, "device", enable_network=False))
+    creds = exp_sandbox.credentials("exp")
+    device = exp.start(**exp_options(exp_sandbox, "device", enable_network=False))
     device.api.find_devices()
     device.session.refresh()
     token = device.get_auth()["token"]
@@ -271,6 +277,6 @@ def test_secrets_never_reach_logs_or_reprs(
     device.stop()
 
 
-def test_unreachable_host_raises_unexpected_error(sandbox: Sandbox) -> None:
+def test_unreachable_host_raises_unexpected_error(exp_sandbox: Sandbox, exp_options: Any) -> None:
     with pytest.raises(exp.UnexpectedError):
-        exp.start(**options(sandbox, host="https://127.0.0.1:9", timeout=2))
+        exp.start(**exp_options(exp_sandbox, host="https://127.0.0.1:9", timeout=2))

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from exp_support import no_leftover_threads
 from ferrolink.cli import main
 
-__all__ = ["no_leftover_threads"]
+pytestmark = pytest.mark.usefixtures("exp_clean")
 
 
 def test_devices_lists_the_seeded_players(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,16 +5,31 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 import pytest
 
-from exp_support import exp_threads, no_leftover_threads, options, sandbox, service, wait_for
+import ferrolink.sandbox
 from ferrolink import exp
 from ferrolink.sandbox import Sandbox
 from ferrolink.sandbox.exp import ExpService
 
-__all__ = ["no_leftover_threads", "sandbox", "service"]
+pytestmark = pytest.mark.usefixtures("exp_clean")
+
+
+def exp_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("ferrolink-exp")]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(params=["websocket", "polling"])
@@ -22,15 +37,19 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def start(sandbox: Sandbox, who: str = "user", transport: str = "websocket", **kw: Any) -> exp.Exp:
-    instance = exp.start(**options(sandbox, who, websocket=transport == "websocket", **kw))
+def start(
+    exp_options: Any, sb: Sandbox, who: str = "user", transport: str = "websocket", **kw: Any
+) -> exp.Exp:
+    instance = exp.start(**exp_options(sb, who, websocket=transport == "websocket", **kw))
     assert instance.is_connected and instance.bus.transport == transport
     return instance
 
 
-def test_listen_and_broadcast_between_two_runtimes(sandbox: Sandbox, transport: str) -> None:
-    a = start(sandbox, transport=transport)
-    b = start(sandbox, "device", transport=transport)
+def test_listen_and_broadcast_between_two_runtimes(
+    exp_sandbox: Sandbox, transport: str, exp_options: Any
+) -> None:
+    a = start(exp_options, exp_sandbox, transport=transport)
+    b = start(exp_options, exp_sandbox, "device", transport=transport)
     listener = a.get_channel("news").listen("hello")
     got: queue.Queue[Any] = queue.Queue()
     b.get_channel("news").listen("hello", callback=lambda msg: got.put(msg.payload))
@@ -47,9 +66,11 @@ def test_listen_and_broadcast_between_two_runtimes(sandbox: Sandbox, transport: 
     b.stop()
 
 
-def test_request_and_respond_between_two_runtimes(sandbox: Sandbox, transport: str) -> None:
-    requester = start(sandbox, transport=transport)
-    responder = start(sandbox, "consumer", transport=transport)
+def test_request_and_respond_between_two_runtimes(
+    exp_sandbox: Sandbox, transport: str, exp_options: Any
+) -> None:
+    requester = start(exp_options, exp_sandbox, transport=transport)
+    responder = start(exp_options, exp_sandbox, "consumer", transport=transport)
 
     def get_something(payload: Any = None) -> Any:
         return {"got": payload, "answer": "Something"}
@@ -72,9 +93,9 @@ def test_request_and_respond_between_two_runtimes(sandbox: Sandbox, transport: s
     responder.stop()
 
 
-def test_fling_reaches_a_listener(sandbox: Sandbox) -> None:
-    player = start(sandbox, "device")
-    remote = start(sandbox)
+def test_fling_reaches_a_listener(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    player = start(exp_options, exp_sandbox, "device")
+    remote = start(exp_options, exp_sandbox)
     flung: queue.Queue[Any] = queue.Queue()
     player.channels.organization.listen("fling", flung.put)
     remote.channels.organization.fling("content-uuid-1")
@@ -86,12 +107,12 @@ def test_fling_reaches_a_listener(sandbox: Sandbox) -> None:
     remote.stop()
 
 
-def test_module_level_api_as_in_the_seed(sandbox: Sandbox) -> None:
+def test_module_level_api_as_in_the_seed(exp_sandbox: Sandbox, exp_options: Any) -> None:
     events: queue.Queue[str] = queue.Queue()
     exp.runtime.on("online", lambda: events.put("online"))
     exp.runtime.on("offline", lambda _=None: events.put("offline"))
     try:
-        exp.runtime.start(**options(sandbox))
+        exp.runtime.start(**exp_options(exp_sandbox))
         assert events.get(timeout=5) == "online"
         devices = exp.api.get_devices()
         devices[0].document["name"] = "My Device"
@@ -110,16 +131,16 @@ def test_module_level_api_as_in_the_seed(sandbox: Sandbox) -> None:
 
 
 def test_online_offline_and_resubscribe_after_forced_reconnect(
-    sandbox: Sandbox, service: ExpService, transport: str
+    exp_sandbox: Sandbox, exp_service: ExpService, transport: str, exp_options: Any
 ) -> None:
-    a = start(sandbox, transport=transport)
-    b = start(sandbox, "device", transport=transport)
+    a = start(exp_options, exp_sandbox, transport=transport)
+    b = start(exp_options, exp_sandbox, "device", transport=transport)
     online = threading.Semaphore(0)
     offline = threading.Semaphore(0)
     a.on("online", lambda: online.release())
     a.on("offline", lambda arg: offline.release())
     listener = a.get_channel("survives").listen("ping")
-    assert service.drop_sockets() >= 2
+    assert exp_service.drop_sockets() >= 2
     assert offline.acquire(timeout=5)
     assert online.acquire(timeout=10)  # reconnected on its own, no token refresh involved
     wait_for(lambda: b.is_connected)
@@ -132,12 +153,14 @@ def test_online_offline_and_resubscribe_after_forced_reconnect(
     b.stop()
 
 
-def test_token_expiry_is_transparent_to_listeners(sandbox: Sandbox, service: ExpService) -> None:
-    a = start(sandbox)
+def test_token_expiry_is_transparent_to_listeners(
+    exp_sandbox: Sandbox, exp_service: ExpService, exp_options: Any
+) -> None:
+    a = start(exp_options, exp_sandbox)
     listener = a.get_channel("tokens").listen("tick")
     old = a.get_auth()["token"]
-    service.invalidate_tokens()
-    service.drop_sockets()
+    exp_service.invalidate_tokens()
+    exp_service.drop_sockets()
     # The socket handshake gets 401, renews the token (login again) and resubscribes.
     wait_for(lambda: a.get_auth()["token"] != old and a.is_connected)
     wait_for(lambda: a.bus.wait_subscribed(listener.channel, 0))
@@ -148,10 +171,10 @@ def test_token_expiry_is_transparent_to_listeners(sandbox: Sandbox, service: Exp
 
 
 def test_refresh_rebuilds_the_socket_with_the_new_token(
-    sandbox: Sandbox, service: ExpService
+    exp_sandbox: Sandbox, exp_service: ExpService, exp_options: Any
 ) -> None:
-    service.token_ttl = 1.5
-    a = start(sandbox)
+    exp_service.token_ttl = 1.5
+    a = start(exp_options, exp_sandbox)
     listener = a.get_channel("refresh").listen("tick")
     connects = a.bus.connects
     wait_for(lambda: a.bus.connects > connects and a.is_connected, timeout=5)
@@ -163,14 +186,17 @@ def test_refresh_rebuilds_the_socket_with_the_new_token(
 
 
 def test_malformed_server_frames_are_reported_clearly(
-    sandbox: Sandbox, service: ExpService, caplog: pytest.LogCaptureFixture
+    exp_sandbox: Sandbox,
+    exp_service: ExpService,
+    caplog: pytest.LogCaptureFixture,
+    exp_options: Any,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="ferrolink.exp")
-    a = start(sandbox)
+    a = start(exp_options, exp_sandbox)
     listener = a.get_channel("robust").listen("x")
-    service.inject_packet('42{"not":"an array"}')
-    service.inject_packet("9what")
-    service.inject_packet('42["broadcast","not an object"]')
+    exp_service.inject_packet('42{"not":"an array"}')
+    exp_service.inject_packet("9what")
+    exp_service.inject_packet('42["broadcast","not an object"]')
     wait_for(lambda: len(a.bus.protocol_errors) >= 3)
     assert "malformed data" in caplog.text and "not [name, ...]" in caplog.text
     assert "unknown packet type" in caplog.text
@@ -180,18 +206,18 @@ def test_malformed_server_frames_are_reported_clearly(
     a.stop()
 
 
-def test_listen_while_offline_times_out_with_network_error(sandbox: Sandbox) -> None:
-    offline = exp.start(**options(sandbox, enable_network=False))
+def test_listen_while_offline_times_out_with_network_error(
+    exp_sandbox: Sandbox, exp_options: Any
+) -> None:
+    offline = exp.start(**exp_options(exp_sandbox, enable_network=False))
     with pytest.raises(exp.NetworkError, match="Listen timed out"):
         offline.get_channel("c").listen("n", timeout=0.2)
     offline.stop()
 
 
-def test_polling_only_server(sandbox: Sandbox) -> None:
-    with __import__("ferrolink.sandbox").sandbox.start(
-        ["exp"], options={"exp": {"polling_only": True}}
-    ) as sb:
-        a = exp.start(**options(sb))
+def test_polling_only_server(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    with ferrolink.sandbox.start(["exp"], options={"exp": {"polling_only": True}}) as sb:
+        a = exp.start(**exp_options(sb))
         assert a.bus.transport == "polling"
         listener = a.get_channel("p").listen("n")
         a.get_channel("p").broadcast("n", [1, 2])
@@ -200,8 +226,10 @@ def test_polling_only_server(sandbox: Sandbox) -> None:
         a.stop()
 
 
-def test_stop_ends_every_thread_promptly(sandbox: Sandbox, transport: str) -> None:
-    a = start(sandbox, transport=transport)
+def test_stop_ends_every_thread_promptly(
+    exp_sandbox: Sandbox, transport: str, exp_options: Any
+) -> None:
+    a = start(exp_options, exp_sandbox, transport=transport)
     a.get_channel("c").listen("n", callback=lambda m: None)
     assert exp_threads()
     a.stop()
