@@ -339,7 +339,9 @@ class EventBus:
                 if isinstance(exc, ProtocolError):
                     self._protocol_error(str(exc))
                 if not self._stopped.is_set():
-                    log.warning("event bus connection to %s lost: %s", self.host, exc)
+                    # A server-side close is routine (reconnect follows); anything else warns.
+                    level = logging.INFO if isinstance(exc, _Lost) else logging.WARNING
+                    log.log(level, "event bus connection to %s lost: %s", self.host, exc)
             finally:
                 conn.close()
                 self._conn = None
