@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -30,3 +33,60 @@ def echo(echo_sandbox: ferrolink.sandbox.Sandbox) -> Iterator[EchoService]:
 def client(echo_sandbox: ferrolink.sandbox.Sandbox) -> Iterator[Client]:
     with Client(ca_file=echo_sandbox.ca_file, trust_env=False) as c:
         yield c
+
+
+# --- EXP ------------------------------------------------------------------------------------
+# One EXP sandbox per test module; `exp_clean` (used by every EXP test module through
+# `pytestmark`) stops every EXP instance and checks that no EXP thread outlives the test.
+
+
+@pytest.fixture(scope="module")
+def exp_sandbox() -> Iterator[ferrolink.sandbox.Sandbox]:
+    with ferrolink.sandbox.start(["exp"]) as sb:
+        yield sb
+
+
+@pytest.fixture
+def exp_service(exp_sandbox: ferrolink.sandbox.Sandbox) -> Iterator[Any]:
+    from ferrolink.sandbox.exp import ExpService
+
+    service = exp_sandbox.service("exp")
+    assert isinstance(service, ExpService)
+    ttl = service.token_ttl
+    yield service
+    service.token_ttl = ttl
+
+
+@pytest.fixture
+def exp_clean() -> Iterator[None]:
+    from ferrolink import exp
+
+    yield
+    exp.stop()
+    deadline = time.monotonic() + 5  # callback threads are short-lived daemons
+    while [t for t in threading.enumerate() if t.name.startswith("ferrolink-exp")]:
+        assert time.monotonic() < deadline, "EXP threads outlived the test"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def exp_options() -> Callable[..., dict[str, Any]]:
+    """``exp_options(sandbox, who="user", **extra)``: start() options for a sandbox identity."""
+
+    def build(sb: ferrolink.sandbox.Sandbox, who: str = "user", **extra: Any) -> dict[str, Any]:
+        creds = sb.credentials("exp")
+        base: dict[str, Any] = {"host": sb.url("exp"), "ca_file": sb.ca_file}
+        if who == "user":
+            base.update(
+                username=creds["username"],
+                password=creds["password"],
+                organization=creds["organization"],
+            )
+        elif who == "device":
+            base.update(uuid=creds["device_uuid"], secret=creds["device_secret"])
+        elif who == "consumer":
+            base.update(uuid=creds["consumer_uuid"], api_key=creds["api_key"])
+        base.update(extra)
+        return base
+
+    return build

@@ -21,6 +21,7 @@ SERVICE_CLIS: list[str] = [
     "ferrolink.dsync.cli",
     "ferrolink.myqtthub.cli",
     "ferrolink.idigi.cli",
+    "ferrolink.exp.cli",
 ]
 
 

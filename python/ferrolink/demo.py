@@ -24,6 +24,7 @@ DEMOS: dict[str, str] = {
     "dsync": "ferrolink.dsync.demo:demo",
     "myqtthub": "ferrolink.myqtthub.demo:demo",
     "idigi": "ferrolink.idigi.demo:demo",
+    "exp": "ferrolink.exp.demo:demo",
 }
 
 

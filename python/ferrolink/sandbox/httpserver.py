@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional, Union
+from typing import Any, BinaryIO, Callable, Optional, Union
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from .service import Environment, Service
@@ -60,6 +60,9 @@ class HttpReply:
     body: Union[bytes, str] = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # Protocol upgrades (WebSocket): after the head is sent, the connection is handed to
+    # ``takeover(reader, writer)`` on the handler's thread and closed when it returns.
+    takeover: Optional[Callable[[BinaryIO, BinaryIO], None]] = None
 
     @classmethod
     def json(
@@ -152,6 +155,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "emulator %s failed on %s %s", emulator.name, self.command, parts.path
             )
             reply = HttpReply(500, "internal emulator error")
+        if reply.takeover is not None:
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            reply.takeover(self.rfile, self.wfile)  # type: ignore[arg-type]
+            return
         payload = reply.body_bytes()
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)

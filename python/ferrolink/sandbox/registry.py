@@ -15,6 +15,7 @@ EMULATORS: dict[str, str] = {
     "dsync": "ferrolink.sandbox.dsync:DsyncService",
     "myqtthub": "ferrolink.sandbox.myqtthub:MyQttHubService",
     "idigi": "ferrolink.sandbox.idigi:IdigiService",
+    "exp": "ferrolink.sandbox.exp:ExpService",
 }
 
 

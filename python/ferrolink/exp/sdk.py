@@ -1,0 +1,490 @@
+"""One EXP client instance: a session, an event bus, the ``api`` and the fixed channels.
+
+``ferrolink.exp.start(**options)`` returns one; the module-level ``exp.runtime`` owns one
+more. Instances are independent: several identities can run in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any, Callable, Optional, TypeVar
+
+from .auth import Credentials
+from .channels import Broadcast, Channel, Listener
+from .errors import NetworkError, RequestTimeout, ResponderError, UsageError
+from .network import EventBus
+from .resources import (
+    Collection,
+    Content,
+    Data,
+    Device,
+    Experience,
+    Feed,
+    Location,
+    Resource,
+    Thing,
+    Zone,
+    _no_body,
+    data_path,
+)
+from .session import NO_BODY, Session, path_of
+
+__all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
+
+DEFAULT_HOST = "https://api.goexp.io"
+# How long start() waits for the first event-bus connection (the original: about 5 s).
+START_TIMEOUT = 10.0
+
+RES = TypeVar("RES", bound=Resource)
+
+_instances: weakref.WeakSet[Exp] = weakref.WeakSet()
+_instances_lock = threading.Lock()
+
+
+def _base_url(host: Any, port: Any) -> str:
+    if not isinstance(host, str) or not host:
+        raise UsageError(f"host must be a URL string, got {host!r}")
+    if "://" not in host:
+        host = "https://" + host
+    host = host.rstrip("/")
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isdigit():
+            raise UsageError(f"port must be a number, got {port!r}")
+        host = f"{host}:{port}"
+    return str(host)
+
+
+class Exp:
+    """A started EXP client. Use :func:`ferrolink.exp.start` to make one.
+
+    Options: credentials (see :class:`~ferrolink.exp.auth.Credentials`), ``host``, ``port``,
+    ``timeout`` (REST seconds, default 10), ``enable_network``/``enableEvents`` (default
+    True), ``websocket`` (default True; False keeps to long-polling), ``ca_file``,
+    ``verify``, ``organization`` (for a ready ``token``), ``start_timeout``.
+    Unknown options are ignored, as in the original.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.log = logging.getLogger("ferrolink.exp")
+        credentials = Credentials.from_options(options)
+        enable = options.get("enable_network", options.get("enableEvents", True))
+        timeout = options.get("timeout") or 10.0
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.session = Session(
+            _base_url(options.get("host") or DEFAULT_HOST, options.get("port")),
+            credentials,
+            timeout=float(timeout),
+            ca_file=options.get("ca_file"),
+            verify=options.get("verify", True),
+            organization=options.get("organization"),
+        )
+        self.bus = EventBus(
+            self,
+            websocket=bool(options.get("websocket", True)),
+            ca_file=options.get("ca_file"),
+            verify=options.get("verify", True),
+        )
+        self.api = Api(lambda: self)
+        self.channels = Channels(lambda: self)
+        self.enable_network = bool(enable)
+        self._stopped = False
+        self._fixed: dict[str, Channel] = {}
+        for name, callback in options.get("callbacks") or ():
+            self.on(name, callback)  # registered before connecting, so the first online fires
+        self._start(float(options.get("start_timeout", START_TIMEOUT)))
+        with _instances_lock:
+            _instances.add(self)
+
+    def _start(self, start_timeout: float) -> None:
+        try:
+            self.session.login()
+            self.session.token_listeners.append(self.bus.reconnect)
+            if self.enable_network:
+                self.bus.start()
+                if not self.bus.wait_connected(start_timeout):
+                    raise NetworkError(
+                        f"the EXP event bus at {self.session.host} did not connect within "
+                        f"{start_timeout:g} s"
+                    )
+        except BaseException:
+            # A failed start leaves nothing running (the original kept retrying forever).
+            self._shutdown()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        self._stopped = True
+        self.bus.stop()
+        self.session.close()
+
+    def stop(self) -> None:
+        """End the event bus and every thread of this instance. Idempotent."""
+        if self._stopped:
+            return
+        self._shutdown()
+        with _instances_lock:
+            _instances.discard(self)
+
+    def __enter__(self) -> Exp:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _check(self) -> None:
+        if self._stopped:
+            raise UsageError("this EXP instance is stopped")
+
+    def on(self, name: str, callback: Callable[..., Any]) -> None:
+        """Call ``callback`` on its own thread at each ``'online'``/``'offline'`` transition."""
+        try:
+            self.bus.on(name, callback)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    @property
+    def is_connected(self) -> bool:
+        return self.bus.is_connected
+
+    def get_auth(self) -> dict[str, Any]:
+        """The current login reply (token, expiration, identity, restrictedToken...)."""
+        return dict(self.session.auth)
+
+    # -- raw REST (5.0: one signature, keywords accepted) ----------------------------------
+
+    def get(self, path: str, params: Optional[dict[str, Any]] = None, timeout: float = 10) -> Any:
+        self._check()
+        return self.session.request("GET", path, params=params, timeout=timeout)
+
+    def post(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
+        self._check()
+        return self.session.request(
+            "POST", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
+
+    def patch(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
+        self._check()
+        return self.session.request(
+            "PATCH", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
+
+    def put(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
+        self._check()
+        return self.session.request(
+            "PUT", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
+
+    def delete(
+        self,
+        path: str,
+        payload: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        timeout: float = 10,
+    ) -> Any:
+        self._check()
+        return self.session.request(
+            "DELETE", path, params=params, payload=_no_body(payload), timeout=timeout
+        )
+
+    # -- channels and the current device ---------------------------------------------------
+
+    def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
+        """Channel ``name``; ``system`` and ``consumer`` are keyword flags (spec req. 21)."""
+        self._check()
+        return Channel(self, name, system=system, consumer=consumer)
+
+    def get_current_device(self) -> Optional[Device]:
+        identity = self.session.auth.get("identity") or {}
+        if identity.get("type") != "device" or identity.get("isPairing"):
+            return None
+        uuid = identity.get("uuid")
+        return self.api.get_device(uuid) if isinstance(uuid, str) else None
+
+    def get_current_experience(self) -> Optional[Experience]:
+        device = self.get_current_device()
+        return device.get_experience() if device else None
+
+    def get_current_location(self) -> Optional[Location]:
+        device = self.get_current_device()
+        return device.get_location() if device else None
+
+    def get_current_zones(self) -> list[Zone]:
+        device = self.get_current_device()
+        return device.get_zones() if device else []
+
+    def fixed_channel(self, kind: str) -> Channel:
+        """The module-level channel ``kind`` on the 5.0 wire (spec §9.1, documented choice):
+        ``system`` is the system channel ``system``; ``organization`` the channel
+        ``organization``; ``experience``/``location`` the channel named after the current
+        device's experience/location uuid, else a channel literally named so."""
+        self._check()
+        channel = self._fixed.get(kind)
+        if channel is None:
+            if kind == "system":
+                channel = Channel(self, "system", system=True)
+            elif kind in ("experience", "location"):
+                device = self.get_current_device()
+                linked = device.document.get(kind) if device else None
+                uuid = linked.get("uuid") if isinstance(linked, dict) else None
+                channel = Channel(self, uuid if isinstance(uuid, str) else kind)
+            else:
+                channel = Channel(self, kind)
+            self._fixed[kind] = channel
+        return channel
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"<ferrolink.exp.Exp {self.session.host} {self.session.credentials!r} {state}>"
+
+
+class Api:
+    """``exp.api``: find/get/create per resource type (module-level names, key-first data)."""
+
+    def __init__(self, resolve: Callable[[], Exp]) -> None:
+        self._resolve = resolve
+
+    def _sdk(self) -> Exp:
+        sdk = self._resolve()
+        sdk._check()
+        return sdk
+
+    def _find(self, cls: type[RES], params: dict[str, Any]) -> Collection[RES]:
+        sdk = self._sdk()
+        reply = sdk.session.request("GET", path_of(*cls.collection), params=params)
+        docs = reply.get("results") if isinstance(reply, dict) else reply
+        items = [cls(doc, sdk) for doc in docs or [] if isinstance(doc, dict)]
+        return Collection(items, reply)
+
+    def _get(self, cls: type[RES], uuid: Any) -> Optional[RES]:
+        if not isinstance(uuid, str) or not uuid:
+            return None  # the 5.0 behaviour: no request for a missing uuid
+        sdk = self._sdk()
+        doc = sdk.session.request("GET", path_of(*cls.collection, uuid), none_on_404=True)
+        return None if doc is None else cls(doc, sdk)
+
+    def _create(self, cls: type[RES], document: Any) -> RES:
+        if document is not None and not isinstance(document, dict):
+            raise UsageError(f"a document must be a dict, got {type(document).__name__}")
+        sdk = self._sdk()
+        reply = sdk.session.request(
+            "POST", path_of(*cls.collection), payload=NO_BODY if document is None else document
+        )
+        return cls(reply, sdk)
+
+    def _delete(self, cls: type[RES], uuid: str) -> None:
+        if not isinstance(uuid, str) or not uuid:
+            raise UsageError(f"uuid must be a non-empty string, got {uuid!r}")
+        self._sdk().session.request("DELETE", path_of(*cls.collection, uuid))
+
+    # devices
+    def find_devices(self, **params: Any) -> Collection[Device]:
+        return self._find(Device, params)
+
+    get_devices = find_devices  # the seed's own example calls get_devices()
+
+    def get_device(self, uuid: Any) -> Optional[Device]:
+        return self._get(Device, uuid)
+
+    def create_device(self, document: Optional[dict[str, Any]] = None) -> Device:
+        return self._create(Device, document)
+
+    def delete_device(self, uuid: str) -> None:
+        self._delete(Device, uuid)
+
+    # things
+    def find_things(self, **params: Any) -> Collection[Thing]:
+        return self._find(Thing, params)
+
+    def get_thing(self, uuid: Any) -> Optional[Thing]:
+        return self._get(Thing, uuid)
+
+    def create_thing(self, document: Optional[dict[str, Any]] = None) -> Thing:
+        return self._create(Thing, document)
+
+    def delete_thing(self, uuid: str) -> None:
+        self._delete(Thing, uuid)
+
+    # experiences
+    def find_experiences(self, **params: Any) -> Collection[Experience]:
+        return self._find(Experience, params)
+
+    def get_experience(self, uuid: Any) -> Optional[Experience]:
+        return self._get(Experience, uuid)
+
+    def create_experience(self, document: Optional[dict[str, Any]] = None) -> Experience:
+        return self._create(Experience, document)
+
+    def delete_experience(self, uuid: str) -> None:
+        self._delete(Experience, uuid)
+
+    # locations
+    def find_locations(self, **params: Any) -> Collection[Location]:
+        return self._find(Location, params)
+
+    def get_location(self, uuid: Any) -> Optional[Location]:
+        return self._get(Location, uuid)
+
+    def create_location(self, document: Optional[dict[str, Any]] = None) -> Location:
+        return self._create(Location, document)
+
+    def delete_location(self, uuid: str) -> None:
+        self._delete(Location, uuid)
+
+    # feeds
+    def find_feeds(self, **params: Any) -> Collection[Feed]:
+        return self._find(Feed, params)
+
+    def get_feed(self, uuid: Any) -> Optional[Feed]:
+        return self._get(Feed, uuid)
+
+    def create_feed(self, document: Optional[dict[str, Any]] = None) -> Feed:
+        return self._create(Feed, document)
+
+    def delete_feed(self, uuid: str) -> None:
+        self._delete(Feed, uuid)
+
+    # content (read-only)
+    def find_content(self, **params: Any) -> Collection[Content]:
+        return self._find(Content, params)
+
+    def get_content(self, uuid: Any) -> Optional[Content]:
+        return self._get(Content, uuid)
+
+    # data: key first, as in the module-level SDK
+    def get_data(self, key: Any, group: Any = "default") -> Optional[Data]:
+        sdk = self._sdk()
+        doc = sdk.session.request("GET", data_path(group, key), none_on_404=True)
+        return None if doc is None else Data(doc, sdk)
+
+    def find_data(self, **params: Any) -> Collection[Data]:
+        sdk = self._sdk()
+        reply = sdk.session.request("GET", "/api/data", params=params)
+        docs = reply.get("results") if isinstance(reply, dict) else reply
+        return Collection([Data(d, sdk) for d in docs or [] if isinstance(d, dict)], reply)
+
+    def create_data(self, key: Any = None, group: Any = "default", value: Any = None) -> Data:
+        sdk = self._sdk()
+        data = Data({"group": group, "key": key, "value": value}, sdk)
+        data.save()
+        return data
+
+    def delete_data(self, key: Any, group: Any = "default") -> None:
+        self._sdk().session.request("DELETE", data_path(group, key))
+
+
+class FixedChannel:
+    """``exp.channels.<name>``: the module-level channel API (spec §2.3)."""
+
+    Timeout = RequestTimeout
+    Error = ResponderError
+
+    def __init__(self, resolve: Callable[[], Exp], kind: str) -> None:
+        self._resolve = resolve
+        self.kind = kind
+
+    def _channel(self) -> Channel:
+        return self._resolve().fixed_channel(self.kind)
+
+    def broadcast(self, name: str, payload: Any = None) -> None:
+        """Fire and forget (no response window)."""
+        self._channel().broadcast(name, payload, timeout=0)
+
+    def listen(self, name: str, callback: Callable[..., Any]) -> Listener:
+        """Call ``callback(payload)`` on a worker thread for each broadcast ``name``.
+
+        Returns once the subscription is confirmed (or at once while offline: it is made
+        on connect). ``listener.cancel()`` stops it.
+        """
+        sdk = self._resolve()
+        channel = sdk.fixed_channel(self.kind)
+        return channel.listen(
+            name,
+            callback=lambda broadcast: callback(broadcast.payload),
+            wait=sdk.bus.is_connected,
+            timeout=sdk.session.timeout,
+        )
+
+    def request(
+        self, name: str, target: Any = None, payload: Any = None, timeout: float = 10.0
+    ) -> Any:
+        """The first response to ``name`` within ``timeout`` s (``Timeout`` / ``Error``).
+
+        ``target`` is accepted for compatibility and not used: the 5.0 wire has no
+        addressing, so any responder on the channel may answer (documented choice).
+        """
+        return self._channel().request(name, payload, timeout)
+
+    def respond(self, name: str, callback: Callable[..., Any]) -> Listener:
+        """Answer requests ``name`` with ``callback(payload)``; replaces an earlier responder."""
+        sdk = self._resolve()
+        channel = sdk.fixed_channel(self.kind)
+        with _responders_lock:
+            key = (id(sdk), channel.id, name)
+            previous = _responders.pop(key, None)
+        if previous is not None:
+            previous.cancel()
+        listener = channel.respond(name, callback, timeout=sdk.session.timeout)
+        with _responders_lock:
+            _responders[key] = listener
+        return listener
+
+    def fling(self, uuid: Any) -> None:
+        """Broadcast ``fling`` for content ``uuid`` (see :meth:`Channel.fling`)."""
+        self._channel().fling(uuid)
+
+    def identify(self) -> None:
+        self._channel().identify()
+
+    def __repr__(self) -> str:
+        return f"<exp.channels.{self.kind}>"
+
+
+_responders: dict[tuple[int, str, str], Listener] = {}
+_responders_lock = threading.Lock()
+
+
+class Channels:
+    """``exp.channels``: the four fixed channels plus :meth:`get_channel`."""
+
+    def __init__(self, resolve: Callable[[], Exp]) -> None:
+        self._resolve = resolve
+        self.system = FixedChannel(resolve, "system")
+        self.organization = FixedChannel(resolve, "organization")
+        self.experience = FixedChannel(resolve, "experience")
+        self.location = FixedChannel(resolve, "location")
+
+    def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
+        return self._resolve().get_channel(name, system=system, consumer=consumer)
+
+
+def stop_all() -> None:
+    """Stop every running instance (the 5.0 module-level ``stop()``)."""
+    with _instances_lock:
+        running = list(_instances)
+    for instance in running:
+        instance.stop()
+
+
+__all__ += ["Broadcast", "Channels"]
