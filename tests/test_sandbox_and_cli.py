@@ -115,3 +115,25 @@ def test_redaction_of_literal_secrets_and_mappings() -> None:
     nested = redact_mapping({"user": "bob", "password": "x", "inner": {"secret": "y", "n": 1}})
     assert nested == {"user": "bob", "password": MASK, "inner": {"secret": MASK, "n": 1}}
     assert is_secret_key("X-API-KEY-SECRET") and not is_secret_key("username")
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"GET / SPDY/3\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"GET /echo HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", b"431"),
+    ],
+)
+def test_emulator_server_rejects_malformed_requests(
+    echo_sandbox: ferrolink.sandbox.Sandbox, raw: bytes, status: bytes
+) -> None:
+    import socket
+
+    host, port = echo_sandbox.url("echo", "http").rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(raw)
+        reply = sock.recv(4096)
+    assert reply.split(b" ", 2)[1] == status, reply[:80]
