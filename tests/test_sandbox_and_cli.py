@@ -137,3 +137,23 @@ def test_emulator_server_rejects_malformed_requests(
         sock.sendall(raw)
         reply = sock.recv(4096)
     assert reply.split(b" ", 2)[1] == status, reply[:80]
+
+
+def test_sandbox_certificates_pass_strict_x509_verification(
+    echo_sandbox: ferrolink.sandbox.Sandbox,
+) -> None:
+    # Python 3.13+ turns VERIFY_X509_STRICT on by default; stdlib-based clients (the original
+    # SDKs among them) must accept the sandbox's certificates on every Python version.
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
+
+    context = ssl.create_default_context(cafile=echo_sandbox.ca_file)
+    context.verify_flags |= ssl.VERIFY_X509_STRICT
+    parts = urlsplit(echo_sandbox.url("echo", "https"))
+    conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=context)
+    try:
+        conn.request("GET", "/echo")
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()

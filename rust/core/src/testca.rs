@@ -65,6 +65,8 @@ pub fn generate(hosts: &[String]) -> Result<TestCa, TestCaError> {
         .collect::<Result<_, rcgen::Error>>()?;
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    // Python 3.13+ verifies with VERIFY_X509_STRICT, which requires the AKI extension.
+    server_params.use_authority_key_identifier_extension = true;
     let server_cert = server_params.signed_by(&server_key, &issuer)?;
 
     Ok(TestCa {
