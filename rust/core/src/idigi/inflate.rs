@@ -12,8 +12,8 @@ use libdeflater::{DecompressionError, Decompressor};
 
 use super::codec::CodecError;
 
-/// Scratch buffers above this size are released after use rather than kept for the next frame.
-const KEEP_SCRATCH: usize = 1 << 20;
+/// Largest output inflated into the reused scratch buffer (bigger ones get their own buffer).
+const SCRATCH_MAX: usize = 1 << 20;
 
 /// Reusable inflater with an output cap (guards against decompression bombs).
 pub struct Inflater {
@@ -64,35 +64,44 @@ impl Inflater {
         // Typical JSON compresses 2-4x: start there and double on "insufficient space" (each
         // retry restarts, so the total work stays within twice the final attempt's).
         let mut capacity = (data.len() * 4).clamp(64, self.max_output.max(64));
-        let result = loop {
-            if self.scratch.len() < capacity {
-                self.scratch.resize(capacity, 0);
-            }
-            let out = &mut self.scratch[..capacity];
+        loop {
+            // Small outputs reuse the scratch buffer; big ones get a fresh zeroed allocation
+            // (calloc: pages never written cost nothing) that is returned without a copy.
+            let mut fresh = Vec::new();
+            let out = if capacity > SCRATCH_MAX {
+                fresh.resize(capacity, 0);
+                &mut fresh[..]
+            } else {
+                if self.scratch.len() < capacity {
+                    self.scratch.resize(capacity, 0);
+                }
+                &mut self.scratch[..capacity]
+            };
             let attempt = if zlib {
                 self.decompressor.zlib_decompress(data, out)
             } else {
                 self.decompressor.deflate_decompress(data, out)
             };
             match attempt {
-                Ok(n) => break Ok(self.scratch[..n].to_vec()),
+                Ok(n) if fresh.is_empty() => return Ok(self.scratch[..n].to_vec()),
+                Ok(n) => {
+                    fresh.truncate(n);
+                    fresh.shrink_to_fit();
+                    return Ok(fresh);
+                }
                 Err(DecompressionError::InsufficientSpace) => {
                     if capacity >= self.max_output {
-                        break Err(too_big(self.max_output));
+                        return Err(too_big(self.max_output));
                     }
                     capacity = capacity.saturating_mul(2).min(self.max_output);
                 }
                 Err(DecompressionError::BadData) => {
-                    break Err(CodecError::new(
+                    return Err(CodecError::new(
                         "corrupt or truncated compressed payload (invalid deflate data)",
                     ))
                 }
             }
-        };
-        if self.scratch.len() > KEEP_SCRATCH {
-            self.scratch = Vec::new();
         }
-        result
     }
 
     fn gunzip(&self, data: &[u8]) -> Result<Vec<u8>, CodecError> {
