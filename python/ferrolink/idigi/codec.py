@@ -79,24 +79,10 @@ class ConnectionResponse:
     type: int = CONNECTION_RESPONSE
 
 
-@dataclass(frozen=True)
-class PublishMessage:
-    """One block of events; ``payload`` is already decompressed."""
-
-    block_id: int
-    count: int
-    compression: int
-    format: int
-    payload: bytes
-    type: int = PUBLISH_MESSAGE
-
-    @property
-    def text(self) -> str:
-        return self.payload.decode("utf-8")
-
-    @property
-    def is_json(self) -> bool:
-        return self.format == FORMAT_JSON
+#: One block of events (``block_id``, ``count``, ``compression``, ``format``, ``payload``,
+#: ``type``, and the ``text`` / ``is_json`` properties); ``payload`` is already decompressed.
+#: A frozen class built in Rust, so decoding a frame runs no Python code.
+PublishMessage = _core.IdigiPublishMessage
 
 
 @dataclass(frozen=True)
@@ -128,21 +114,6 @@ class FrameError(ProtocolError):
         self.errors = errors
 
 
-def _to_frame(item: tuple[Any, ...]) -> Union[Frame, str]:
-    kind = item[0]
-    if kind == "publish":
-        return PublishMessage(*item[1:])
-    if kind == "connect_request":
-        return ConnectionRequest(*item[1:])
-    if kind == "connect_response":
-        return ConnectionResponse(*item[1:])
-    if kind == "ack":
-        return PublishMessageReceived(*item[1:])
-    if kind == "unknown":
-        return UnknownMessage(*item[1:])
-    return str(item[1])
-
-
 class FrameDecoder:
     """Incremental decoder: ``feed`` bytes as they arrive, get back every completed frame.
 
@@ -159,7 +130,11 @@ class FrameDecoder:
     ) -> None:
         if max_frame_size <= 0 or max_payload_size <= 0:
             raise InvalidArgumentError("max_frame_size and max_payload_size must be positive")
-        self._native = _core.IdigiFrameDecoder(max_frame_size, max_payload_size)
+        self._native = _core.IdigiFrameDecoder(
+            (ConnectionRequest, ConnectionResponse, PublishMessageReceived, UnknownMessage),
+            max_frame_size,
+            max_payload_size,
+        )
 
     @property
     def buffered(self) -> int:
@@ -167,14 +142,7 @@ class FrameDecoder:
         return self._native.buffered
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
-        frames: list[Frame] = []
-        errors: list[str] = []
-        for item in self._native.feed(bytes(data)):
-            decoded = _to_frame(item)
-            if isinstance(decoded, str):
-                errors.append(decoded)
-            else:
-                frames.append(decoded)
+        frames, errors = self._native.feed(data if type(data) is bytes else bytes(data))
         if errors:
             raise FrameError("; ".join(errors), frames, errors)
         return frames

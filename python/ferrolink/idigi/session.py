@@ -221,6 +221,9 @@ class PushSession:
             )
 
     def _ack(self, blocks: list[tuple[int, int]]) -> None:
+        if len(blocks) == 1:  # the per-frame case: skip the grouping below
+            self._native.ack(blocks[0][0], [blocks[0][1]])
+            return
         start = 0
         for i in range(1, len(blocks) + 1):
             if i == len(blocks) or blocks[i][0] != blocks[start][0]:

@@ -80,64 +80,205 @@ fn idigi_encode_publish<'py>(
     Ok(PyBytes::new(py, &frame))
 }
 
-fn decoded_to_py<'py>(py: Python<'py>, item: Decoded) -> PyResult<Bound<'py, PyTuple>> {
-    match item {
-        Ok(Message::Publish(p)) => (
-            "publish",
-            p.block_id,
-            p.count,
-            p.compression,
-            p.format,
-            PyBytes::new(py, &p.payload),
+/// `ferrolink.idigi.codec.PublishMessage`: built here so decoding a frame costs no Python code.
+///
+/// Frozen, with the former dataclass's constructor, fields, equality, hash and repr.
+#[pyclass(frozen, module = "ferrolink._core")]
+struct IdigiPublishMessage {
+    #[pyo3(get)]
+    block_id: u16,
+    #[pyo3(get)]
+    count: u16,
+    #[pyo3(get)]
+    compression: u8,
+    #[pyo3(get)]
+    format: u8,
+    #[pyo3(get)]
+    payload: Py<PyBytes>,
+}
+
+impl IdigiPublishMessage {
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        (
+            self.block_id,
+            self.count,
+            self.compression,
+            self.format,
+            self.payload.bind(py),
+            codec::PUBLISH_MESSAGE,
         )
-            .into_pyobject(py),
-        Ok(Message::ConnectRequest {
-            version,
-            username,
-            password,
-            monitor_id,
-        }) => ("connect_request", version, username, password, monitor_id).into_pyobject(py),
-        Ok(Message::ConnectResponse { status, version }) => {
-            ("connect_response", status, version).into_pyobject(py)
-        }
-        Ok(Message::Ack { block_id, status }) => ("ack", block_id, status).into_pyobject(py),
-        Ok(Message::Unknown { message_type, size }) => {
-            ("unknown", message_type, size).into_pyobject(py)
-        }
-        Err(e) => ("error", e.message).into_pyobject(py),
+            .into_pyobject(py)
     }
 }
 
-/// Incremental decoder; `feed` returns tuples tagged by kind (see `ferrolink.idigi.codec`).
+#[pymethods]
+impl IdigiPublishMessage {
+    #[new]
+    #[pyo3(signature = (block_id, count, compression, format, payload, r#type=codec::PUBLISH_MESSAGE))]
+    fn new(
+        py: Python<'_>,
+        block_id: u16,
+        count: u16,
+        compression: u8,
+        format: u8,
+        payload: Py<PyBytes>,
+        r#type: u16,
+    ) -> PyResult<Self> {
+        if r#type != codec::PUBLISH_MESSAGE {
+            return Err(raise(
+                py,
+                "InvalidArgumentError",
+                &format!("a PublishMessage has type 3, not {type}"),
+                None,
+            ));
+        }
+        Ok(IdigiPublishMessage {
+            block_id,
+            count,
+            compression,
+            format,
+            payload,
+        })
+    }
+
+    #[getter]
+    fn r#type(&self) -> u16 {
+        codec::PUBLISH_MESSAGE
+    }
+
+    /// The payload decoded as UTF-8 (raises `UnicodeDecodeError` if it is not).
+    #[getter]
+    fn text<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.payload.bind(py).call_method1("decode", ("utf-8",))
+    }
+
+    #[getter]
+    fn is_json(&self) -> bool {
+        self.format == codec::FORMAT_JSON
+    }
+
+    fn __eq__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        let Ok(other) = other.cast::<IdigiPublishMessage>() else {
+            return Ok(py.NotImplemented());
+        };
+        let other = other.get();
+        let same = (self.block_id, self.count, self.compression, self.format)
+            == (other.block_id, other.count, other.compression, other.format)
+            && self.payload.bind(py).as_bytes() == other.payload.bind(py).as_bytes();
+        same.into_py_any(py)
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields(py)?.hash()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "PublishMessage(block_id={}, count={}, compression={}, format={}, payload={}, type={})",
+            self.block_id,
+            self.count,
+            self.compression,
+            self.format,
+            self.payload.bind(py).repr()?,
+            codec::PUBLISH_MESSAGE
+        ))
+    }
+}
+
+/// The Python classes the decoder builds for the rare message kinds (the codec's dataclasses).
+struct MessageTypes {
+    connect_request: Py<PyAny>,
+    connect_response: Py<PyAny>,
+    ack: Py<PyAny>,
+    unknown: Py<PyAny>,
+}
+
+/// Incremental decoder; `feed` returns `(frames, errors)` (see `ferrolink.idigi.codec`).
 #[pyclass(module = "ferrolink._core")]
 struct IdigiFrameDecoder {
     inner: FrameDecoder,
+    types: MessageTypes,
+    out: Vec<Decoded>,
 }
 
 #[pymethods]
 impl IdigiFrameDecoder {
+    /// `message_types`: the classes for ConnectRequest, ConnectResponse, ack and unknown messages.
     #[new]
-    #[pyo3(signature = (max_frame_size=codec::DEFAULT_MAX_FRAME, max_payload_size=codec::DEFAULT_MAX_PAYLOAD))]
-    fn new(max_frame_size: usize, max_payload_size: usize) -> Self {
+    #[pyo3(signature = (message_types, max_frame_size=codec::DEFAULT_MAX_FRAME, max_payload_size=codec::DEFAULT_MAX_PAYLOAD))]
+    fn new(
+        message_types: (Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>),
+        max_frame_size: usize,
+        max_payload_size: usize,
+    ) -> Self {
+        let (connect_request, connect_response, ack, unknown) = message_types;
         IdigiFrameDecoder {
             inner: FrameDecoder::new(max_frame_size, max_payload_size),
+            types: MessageTypes {
+                connect_request,
+                connect_response,
+                ack,
+                unknown,
+            },
+            out: Vec::new(),
         }
     }
 
-    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyList>> {
-        let mut out = Vec::new();
-        let inner = &mut self.inner;
+    /// `(frames, errors)`: every frame `data` completes, and why any frame was unusable.
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: PyBackedBytes,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<String>)> {
+        let (inner, out) = (&mut self.inner, &mut self.out);
         // Inflating big payloads is real work: do it without the GIL.
         if data.len() > 64 * 1024 {
-            py.detach(|| inner.feed(&data, &mut out));
+            py.detach(|| inner.feed(&data, out));
         } else {
-            inner.feed(&data, &mut out);
+            inner.feed(&data, out);
         }
-        let items = out
-            .into_iter()
-            .map(|item| decoded_to_py(py, item))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        let types = &self.types;
+        let mut frames: Vec<Bound<'py, PyAny>> = Vec::with_capacity(out.len());
+        let mut errors = Vec::new();
+        for item in out.drain(..) {
+            let frame = match item {
+                Ok(Message::Publish(p)) => Bound::new(
+                    py,
+                    IdigiPublishMessage {
+                        block_id: p.block_id,
+                        count: p.count,
+                        compression: p.compression,
+                        format: p.format,
+                        payload: PyBytes::new(py, &p.payload).unbind(),
+                    },
+                )?
+                .into_any(),
+                Ok(Message::ConnectRequest {
+                    version,
+                    username,
+                    password,
+                    monitor_id,
+                }) => types
+                    .connect_request
+                    .bind(py)
+                    .call1((version, username, password, monitor_id))?,
+                Ok(Message::ConnectResponse { status, version }) => {
+                    types.connect_response.bind(py).call1((status, version))?
+                }
+                Ok(Message::Ack { block_id, status }) => {
+                    types.ack.bind(py).call1((block_id, status))?
+                }
+                Ok(Message::Unknown { message_type, size }) => {
+                    types.unknown.bind(py).call1((message_type, size))?
+                }
+                Err(e) => {
+                    errors.push(e.message);
+                    continue;
+                }
+            };
+            frames.push(frame);
+        }
+        Ok((PyList::new(py, frames)?, errors))
     }
 
     #[getter]
@@ -281,6 +422,7 @@ impl IdigiPushSession {
 
 /// Add this service's classes and functions to `ferrolink._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<IdigiPublishMessage>()?;
     m.add_class::<IdigiFrameDecoder>()?;
     m.add_class::<IdigiPushSession>()?;
     m.add_function(wrap_pyfunction!(idigi_encode_connection_request, m)?)?;
