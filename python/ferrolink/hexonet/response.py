@@ -36,6 +36,7 @@ class Response(ResponseTemplate):
     _command: Optional[dict[str, Any]] = None
     _real_command: Optional[dict[str, Any]] = None
     _columns: Optional[dict[str, Column]] = None
+    _rows: Optional[list[dict[str, str]]] = None  # the records' dicts, built first
     _records: Optional[list[Record]] = None
     _record_index: int = 0
     _error: Optional[str] = None
@@ -57,7 +58,7 @@ class Response(ResponseTemplate):
         substitute: bool,
     ) -> None:
         self._init_template(raw)
-        if substitute and "{" in self._raw and _PLACEHOLDER.search(self._raw):
+        if substitute and self._may_have_placeholder() and _PLACEHOLDER.search(self._raw):
             text = self._raw
             for key, value in cfg.items():
                 text = text.replace("{" + key + "}", value)
@@ -146,11 +147,18 @@ class Response(ResponseTemplate):
 
     # -- records -------------------------------------------------------------------------
 
+    def _row_list(self) -> list[dict[str, str]]:
+        """The records' data dicts; ``getListHash`` needs only these, not Record objects."""
+        if self._records is not None:
+            return [record.getData() for record in self._records]
+        if self._rows is None:
+            properties = self._properties()
+            self._rows = _core.hexonet_rows(properties) if properties else []
+        return self._rows
+
     def _record_list(self) -> list[Record]:
         if self._records is None:
-            properties = self._properties()
-            rows = _core.hexonet_rows(properties) if properties else []
-            self._records = [Record(row) for row in rows]
+            self._records = list(map(Record, self._row_list()))
         return self._records
 
     def getRecords(self) -> list[Record]:
@@ -267,7 +275,7 @@ class Response(ResponseTemplate):
 
     def getListHash(self) -> dict[str, Any]:
         return {
-            "LIST": [record.getData() for record in self._record_list()],
+            "LIST": list(self._row_list()),
             "meta": {"columns": self.getColumnKeys(), "pg": self.getPagination()},
         }
 

@@ -50,6 +50,9 @@ pub fn parse(text: &str) -> Parsed<'_> {
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
     let bytes = text.as_bytes();
     let mut start = 0;
+    // The column of the previous property line, keyed by its name as written: list pages
+    // give each column as one run of lines, so most lines skip normalising and look-up.
+    let mut last: Option<(&str, usize)> = None;
     let mut ends = memchr_iter(b'\n', bytes);
     loop {
         let (line, next) = match ends.next() {
@@ -66,6 +69,11 @@ pub fn parse(text: &str) -> Parsed<'_> {
         };
         if let Some((key, value)) = split_line(line) {
             match property_name(key) {
+                Some(raw_name) if last.is_some_and(|(prev, _)| prev == raw_name) => {
+                    if let Some(property) = last.and_then(|(_, i)| parsed.properties.get_mut(i)) {
+                        property.values.push(value);
+                    }
+                }
                 Some(raw_name) => {
                     let name = property_key(raw_name);
                     // Few columns: a linear scan beats hashing; many: switch to the index.
@@ -96,6 +104,7 @@ pub fn parse(text: &str) -> Parsed<'_> {
                     if let Some(property) = parsed.properties.get_mut(slot) {
                         property.values.push(value);
                     }
+                    last = Some((raw_name, slot));
                 }
                 None => {
                     let key = upper(key);
@@ -352,6 +361,10 @@ mod tests {
         assert_eq!(p.properties[1].name, "X");
         assert_eq!(top(&p, "PROPERTY[A"), Some("b"));
         assert!(top(&p, "PROPERTY").is_none());
+        // Runs of the same column, spelled differently, interleaved with others.
+        let p = parse("property[a][0]=1\nproperty[a][1]=2\nPROPERTY[A][2]=3\nPROPERTY[B][0]=x\nproperty[a][3]=4");
+        assert_eq!(p.properties[0].values, ["1", "2", "3", "4"]);
+        assert_eq!(p.properties[1].values, ["x"]);
     }
 
     #[test]

@@ -64,6 +64,22 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
     } else {
         hexonet::parse(source)
     };
+    to_hash(py, &parsed)
+}
+
+/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `None`
+/// when the bytes are not UTF-8 (the caller then decodes them as latin-1).
+#[pyfunction]
+fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let parsed = if body.len() >= DETACH_THRESHOLD {
+        py.detach(|| std::str::from_utf8(body).ok().map(hexonet::parse))
+    } else {
+        std::str::from_utf8(body).ok().map(hexonet::parse)
+    };
+    parsed.map(|parsed| to_hash(py, &parsed)).transpose()
+}
+
+fn to_hash<'py>(py: Python<'py>, parsed: &hexonet::Parsed<'_>) -> PyResult<Bound<'py, PyDict>> {
     let hash = PyDict::new(py);
     for (key, value) in &parsed.top {
         hash.set_item(key_object(py, key), *value)?;
@@ -157,6 +173,7 @@ fn hexonet_quote(text: PyBackedStr) -> String {
 /// Add this service's functions to `ferrolink._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
