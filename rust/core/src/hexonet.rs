@@ -46,7 +46,11 @@ impl Parsed<'_> {
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
 pub fn parse(text: &str) -> Parsed<'_> {
-    let mut parsed = Parsed::default();
+    // Typical responses have a handful of each: one allocation apiece.
+    let mut parsed = Parsed {
+        top: Vec::with_capacity(8),
+        properties: Vec::with_capacity(8),
+    };
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
     let bytes = text.as_bytes();
     let mut start = 0;
@@ -308,6 +312,17 @@ impl Connection<'_> {
     }
 }
 
+/// An unsecured request body from connection fields already written by
+/// [`Connection::write`] (a client caches them between requests) and a command block.
+pub fn post_data_after(fields: &str, block: &str) -> String {
+    let block = block.trim_end_matches('\n');
+    let mut out = String::with_capacity(fields.len() + 16 + block.len() * 3 / 2);
+    out.push_str(fields);
+    out.push_str("s_command=");
+    quote_into(block, &mut out);
+    out
+}
+
 /// A whole request body: connection fields, then `s_command=<quoted block>`.
 /// `block` is the command text (see [`command_block`]); trailing newlines are stripped and,
 /// when `secured`, password lines are masked.
@@ -413,6 +428,12 @@ mod tests {
             ("PASSWORD", "test.passw0rd"),
             ("SUBUSER", "test.user"),
         ]);
+        let mut fields = String::new();
+        conn.write(false, &mut fields);
+        assert_eq!(
+            post_data_after(&fields, &format!("{block}\n")),
+            post_data(&conn, &block, false)
+        );
         assert_eq!(
             post_data(&conn, &block, true),
             "s_entity=54cd&s_login=test.user&s_pw=***&s_command=COMMAND%3DCheckAuthentication\

@@ -6,7 +6,7 @@ use ferrolink_core::hexonet::{self, Connection};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 /// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
 /// few dozen names, so reusing one interned string per name saves an allocation and a hash
@@ -153,15 +153,31 @@ fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    let block = if command.is_instance_of::<PyString>() {
-        command.extract::<PyBackedStr>()?.to_string()
+    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
+}
+
+/// The unsecured form body as bytes, after `fields`: the connection fields as
+/// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
+#[pyfunction]
+fn hexonet_post_body<'py>(
+    py: Python<'py>,
+    fields: PyBackedStr,
+    command: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let body = hexonet::post_data_after(&fields, &command_text(command)?);
+    Ok(PyBytes::new(py, body.as_bytes()))
+}
+
+/// The command block: the verbatim text, or the block built from `(KEY, VALUE)` pairs.
+fn command_text(command: &Bound<'_, PyAny>) -> PyResult<String> {
+    if command.is_instance_of::<PyString>() {
+        Ok(command.extract::<PyBackedStr>()?.to_string())
     } else {
         // Extraction errors pass through unchanged: a lone surrogate must stay a
         // UnicodeEncodeError the caller can name, not become a TypeError.
         let pairs: Vec<(PyBackedStr, PyBackedStr)> = command.extract()?;
-        hexonet::command_block(&pairs)
-    };
-    Ok(hexonet::post_data(&conn, &block, secured))
+        Ok(hexonet::command_block(&pairs))
+    }
 }
 
 /// `urllib.parse.quote(text)` (safe characters: letters, digits, `_.-~/`).
@@ -176,6 +192,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_post_body, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
     Ok(())
 }
