@@ -48,6 +48,13 @@ class Response(ResponseTemplate):
         cmd: Optional[dict[str, Any]] = None,
         cfg: Optional[Mapping[str, str]] = None,
     ) -> None:
+        if type(raw) is bytes and cmd is None and b"{" not in raw:
+            # The common case, in one step: UTF-8 bytes, no placeholders, no command.
+            parsed = _core.hexonet_parse_body(raw)
+            if parsed is not None and "CODE" in parsed and "DESCRIPTION" in parsed:
+                self._body = raw
+                self._hash = parsed
+                return
         self._setup(raw, cmd, cfg or {}, substitute=True)
 
     def _setup(
@@ -149,20 +156,21 @@ class Response(ResponseTemplate):
 
     def _row_list(self) -> list[dict[str, str]]:
         """The records' data dicts; ``getListHash`` needs only these, not Record objects."""
-        if self._records is not None:
+        if self._records is not None:  # they may have been added to
             return [record.getData() for record in self._records]
-        if self._rows is None:
-            properties = self._properties()
-            self._rows = _core.hexonet_rows(properties) if properties else []
-        return self._rows
+        rows = self._rows
+        if rows is None:
+            properties = self._hash.get("PROPERTY")
+            rows = self._rows = _core.hexonet_rows(properties) if properties else []
+        return rows
 
     def _record_list(self) -> list[Record]:
-        if self._records is None:
-            self._records = list(map(Record, self._row_list()))
-        return self._records
+        records = self._records
+        if records is None:
+            records = self._records = list(map(Record, self._row_list()))
+        return records
 
-    def getRecords(self) -> list[Record]:
-        return self._record_list()
+    getRecords = _record_list
 
     def getRecord(self, idx: int) -> Optional[Record]:
         records = self._record_list()

@@ -13,31 +13,45 @@ use std::collections::HashMap;
 use memchr::{memchr, memchr_iter, memmem};
 
 /// One parsed response: top-level `KEY = VALUE` lines and `PROPERTY[NAME][i]` columns.
+///
+/// Property values sit in one flat list tagged with their column, rather than one list per
+/// column: a response then costs three allocations however many columns it has.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Parsed<'a> {
     /// Top-level keys (upper-cased) in line order, duplicates included: a consumer that
     /// inserts them into a map in order gets "last value wins, first position kept".
     pub top: Vec<(Cow<'a, str>, &'a str)>,
-    /// Property columns in order of first appearance; values in order of appearance (the
-    /// `[N]` index in the text is ignored, as in the original).
-    pub properties: Vec<Property<'a>>,
+    /// Property column names (normalised) in order of first appearance.
+    pub columns: Vec<Cow<'a, str>>,
+    /// Every property value in order of appearance with the index of its column in
+    /// `columns` (the `[N]` index in the text is ignored, as in the original).
+    pub values: Vec<(usize, &'a str)>,
 }
 
-/// One `PROPERTY[NAME]` column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property<'a> {
-    pub name: Cow<'a, str>,
-    pub values: Vec<&'a str>,
-}
+impl<'a> Parsed<'a> {
+    /// How many values each column has.
+    pub fn column_lengths(&self) -> Vec<usize> {
+        let mut lengths = vec![0; self.columns.len()];
+        for &(column, _) in &self.values {
+            if let Some(n) = lengths.get_mut(column) {
+                *n += 1;
+            }
+        }
+        lengths
+    }
 
-impl Parsed<'_> {
+    /// The values of column `column`, in order.
+    pub fn column_values(&self, column: usize) -> Vec<&'a str> {
+        self.values
+            .iter()
+            .filter(|&&(c, _)| c == column)
+            .map(|&(_, v)| v)
+            .collect()
+    }
+
     /// Number of records a response has: the length of its longest column.
     pub fn row_count(&self) -> usize {
-        self.properties
-            .iter()
-            .map(|p| p.values.len())
-            .max()
-            .unwrap_or(0)
+        self.column_lengths().into_iter().max().unwrap_or(0)
     }
 }
 
@@ -49,7 +63,8 @@ pub fn parse(text: &str) -> Parsed<'_> {
     // Typical responses have a handful of each: one allocation apiece.
     let mut parsed = Parsed {
         top: Vec::with_capacity(8),
-        properties: Vec::with_capacity(8),
+        columns: Vec::with_capacity(8),
+        values: Vec::with_capacity(8),
     };
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
     let bytes = text.as_bytes();
@@ -73,42 +88,16 @@ pub fn parse(text: &str) -> Parsed<'_> {
         };
         if let Some((key, value)) = split_line(line) {
             match property_name(key) {
-                Some(raw_name) if last.is_some_and(|(prev, _)| prev == raw_name) => {
-                    if let Some(property) = last.and_then(|(_, i)| parsed.properties.get_mut(i)) {
-                        property.values.push(value);
-                    }
-                }
                 Some(raw_name) => {
-                    let name = property_key(raw_name);
-                    // Few columns: a linear scan beats hashing; many: switch to the index.
-                    let found = if parsed.properties.len() <= LINEAR_LOOKUP_MAX {
-                        parsed.properties.iter().position(|p| p.name == name)
-                    } else {
-                        if index.is_empty() {
-                            for (i, p) in parsed.properties.iter().enumerate() {
-                                index.insert(p.name.clone(), i);
-                            }
-                        }
-                        index.get(&name).copied()
-                    };
-                    let slot = match found {
-                        Some(i) => i,
-                        None => {
-                            let i = parsed.properties.len();
-                            if !index.is_empty() {
-                                index.insert(name.clone(), i);
-                            }
-                            parsed.properties.push(Property {
-                                name,
-                                values: Vec::new(),
-                            });
-                            i
+                    let column = match last {
+                        Some((prev, column)) if prev == raw_name => column,
+                        _ => {
+                            let column = column_of(&mut parsed.columns, &mut index, raw_name);
+                            last = Some((raw_name, column));
+                            column
                         }
                     };
-                    if let Some(property) = parsed.properties.get_mut(slot) {
-                        property.values.push(value);
-                    }
-                    last = Some((raw_name, slot));
+                    parsed.values.push((column, value));
                 }
                 None => {
                     let key = upper(key);
@@ -124,6 +113,34 @@ pub fn parse(text: &str) -> Parsed<'_> {
         }
     }
     parsed
+}
+
+/// The index of the column a property name (as written) belongs to, added if new.
+fn column_of<'a>(
+    columns: &mut Vec<Cow<'a, str>>,
+    index: &mut HashMap<Cow<'a, str>, usize>,
+    raw_name: &'a str,
+) -> usize {
+    let name = property_key(raw_name);
+    // Few columns: a linear scan beats hashing; many: switch to the index.
+    let found = if columns.len() <= LINEAR_LOOKUP_MAX {
+        columns.iter().position(|c| *c == name)
+    } else {
+        if index.is_empty() {
+            for (i, c) in columns.iter().enumerate() {
+                index.insert(c.clone(), i);
+            }
+        }
+        index.get(&name).copied()
+    };
+    found.unwrap_or_else(|| {
+        let i = columns.len();
+        if !index.is_empty() {
+            index.insert(name.clone(), i);
+        }
+        columns.push(name);
+        i
+    })
 }
 
 /// Up to this many columns, look names up by scanning instead of hashing.
@@ -355,9 +372,10 @@ mod tests {
                     PROPERTY[TOTAL][0] = 2\r\nQUEUETIME = 0\r\nRUNTIME = 0.004\r\nEOF\r\n";
         let p = parse(text);
         assert_eq!(top(&p, "CODE"), Some("200"));
-        assert_eq!(p.properties.len(), 2);
-        assert_eq!(p.properties[0].name, "DOMAIN");
-        assert_eq!(p.properties[0].values, ["example.com", "example.net"]);
+        assert_eq!(p.columns.len(), 2);
+        assert_eq!(p.columns[0], "DOMAIN");
+        assert_eq!(p.column_values(0), ["example.com", "example.net"]);
+        assert_eq!(p.column_lengths(), [2, 1]);
         assert_eq!(p.row_count(), 2);
     }
 
@@ -372,14 +390,14 @@ mod tests {
         assert_eq!(p.top.len(), 5);
         let p =
             parse("property[expiration date][0] = x\nPROPERTY[X] = y\nPROPERTY=z\nproperty[a=b");
-        assert_eq!(p.properties[0].name, "EXPIRATIONDATE");
-        assert_eq!(p.properties[1].name, "X");
+        assert_eq!(p.columns[0], "EXPIRATIONDATE");
+        assert_eq!(p.columns[1], "X");
         assert_eq!(top(&p, "PROPERTY[A"), Some("b"));
         assert!(top(&p, "PROPERTY").is_none());
         // Runs of the same column, spelled differently, interleaved with others.
         let p = parse("property[a][0]=1\nproperty[a][1]=2\nPROPERTY[A][2]=3\nPROPERTY[B][0]=x\nproperty[a][3]=4");
-        assert_eq!(p.properties[0].values, ["1", "2", "3", "4"]);
-        assert_eq!(p.properties[1].values, ["x"]);
+        assert_eq!(p.column_values(0), ["1", "2", "3", "4"]);
+        assert_eq!(p.column_values(1), ["x"]);
     }
 
     #[test]
@@ -395,7 +413,7 @@ mod tests {
             let _ = parse(text);
         }
         assert_eq!(parse("ß=1").top[0].0, "SS");
-        assert_eq!(parse("property[\u{1c}ä\u{2003}]=1").properties[0].name, "Ä");
+        assert_eq!(parse("property[\u{1c}ä\u{2003}]=1").columns[0], "Ä");
     }
 
     #[test]

@@ -84,11 +84,21 @@ fn to_hash<'py>(py: Python<'py>, parsed: &hexonet::Parsed<'_>) -> PyResult<Bound
     for (key, value) in &parsed.top {
         hash.set_item(key_object(py, key), *value)?;
     }
-    if !parsed.properties.is_empty() {
+    if !parsed.columns.is_empty() {
         let properties = PyDict::new(py);
-        for property in &parsed.properties {
-            let values = PyList::new(py, property.values.iter().map(|v| PyString::new(py, v)))?;
-            properties.set_item(key_object(py, &property.name), values)?;
+        let columns = parsed
+            .columns
+            .iter()
+            .map(|name| {
+                let values = PyList::empty(py);
+                properties.set_item(key_object(py, name), &values)?;
+                Ok(values)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        for &(column, value) in &parsed.values {
+            if let Some(values) = columns.get(column) {
+                values.append(PyString::new(py, value))?;
+            }
         }
         hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
     }
