@@ -5,13 +5,19 @@
 - sequential ``request()`` over keep-alive HTTPS to nginx serving the StatusAccount body, with
   the realistic trust store (system bundle + the bench CA), plus ferrolink's raw transport on
   the same requests (the HEXONET layer must add little);
-- one IDN request (ferrolink: one round trip; the original: ConvertIDN + the command).
+- one IDN request (ferrolink: one round trip; the original: ConvertIDN + the command);
+- a 10 MB list response: parse time, and the peak memory of parsing it as a multiple of the
+  input size, measured in a fresh interpreter (RSS high-water mark, which counts the Rust
+  side too, and tracemalloc, Python objects only).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -183,3 +189,76 @@ def test_idn_request(
         )
 
     _run(benchmark, IDN, peer, call, rounds=20 if peer == "ferrolink" else 5)
+
+
+MEMORY = "hexonet: 10 MB list response (Response(body))"
+BIG_SIZE = 10 * 1024 * 1024
+
+# Run in a fresh interpreter so that the peak is this parse's own: reads the body, resets the
+# kernel's RSS high-water mark (Linux: /proc/self/clear_refs), parses, reads the mark again;
+# then once more under tracemalloc.
+PEAK_MEMORY = """
+import gc, json, sys, tracemalloc
+from pathlib import Path
+if sys.argv[1] == "ferrolink":
+    from ferrolink.hexonet.response import Response
+else:
+    from hexonet.apiconnector.response import Response
+Response(b"[RESPONSE]\\r\\nCODE=200\\r\\nDESCRIPTION=ok\\r\\nEOF\\r\\n")
+body = Path(sys.argv[2]).read_bytes()
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise OSError(field)
+
+result = {"size": len(body)}
+try:
+    gc.collect()
+    before = status("VmRSS:")
+    Path("/proc/self/clear_refs").write_text("5")
+    response = Response(body)
+    result["rss"] = status("VmHWM:") - before
+    del response
+    gc.collect()
+except OSError:
+    pass
+tracemalloc.start()
+response = Response(body)
+result["traced"] = tracemalloc.get_traced_memory()[1]
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_body(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = BIG_SIZE * 1000 // len(LARGE)
+    path = tmp_path_factory.mktemp("hexonet") / "list.txt"
+    path.write_bytes(list_page(rows))
+    return path
+
+
+def _peak_memory(peer: str, path: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY, peer, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    figures = json.loads(out)
+    size = figures["size"]
+    parts = [f"{size / 2**20:.1f} MB input"]
+    if "rss" in figures:
+        parts.append(f"RSS peak {figures['rss'] / size:.2f}x")
+    parts.append(f"tracemalloc peak {figures['traced'] / size:.2f}x")
+    return f"{peer} peak memory: " + ", ".join(parts)
+
+
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector"])
+def test_parse_10mb(benchmark: Any, peer: str, big_body: Path) -> None:
+    cls = Response if peer == "ferrolink" else OriginalResponse
+    benchmark.extra_info["note"] = _peak_memory(peer, big_body)
+    body = big_body.read_bytes()
+    _run(benchmark, MEMORY, peer, lambda: cls(body), rounds=5 if peer == "ferrolink" else 1)
