@@ -120,12 +120,19 @@ fn hexonet_rows<'py>(
             .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
         columns.push((key, values));
     }
-    let count = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
-    let mut rows = Vec::with_capacity(count);
+    let lengths: Vec<usize> = columns.iter().map(|(_, v)| v.len()).collect();
+    let count = lengths.iter().copied().max().unwrap_or(0);
+    let mut rows: Vec<Bound<'py, PyDict>> = Vec::with_capacity(count);
     for i in 0..count {
-        let row = PyDict::new(py);
-        for (key, values) in &columns {
-            if i < values.len() {
+        // A row with the same columns as the previous one starts as its copy (a key-table
+        // copy is cheaper than inserting the keys afresh); setting the values then only
+        // replaces. Key order is the same either way.
+        let row = match rows.last() {
+            Some(previous) if !lengths.contains(&i) => previous.copy()?,
+            _ => PyDict::new(py),
+        };
+        for ((key, values), &length) in columns.iter().zip(&lengths) {
+            if i < length {
                 row.set_item(key, values.get_item(i)?)?;
             }
         }
