@@ -60,17 +60,19 @@ impl<'a> Parsed<'a> {
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
 pub fn parse(text: &str) -> Parsed<'_> {
-    // Typical responses have a handful of each: one allocation apiece.
+    // Typical responses have a handful of top-level keys and columns: one allocation each.
     let mut parsed = Parsed {
         top: Vec::with_capacity(8),
         columns: Vec::with_capacity(8),
-        values: Vec::with_capacity(8),
+        // A property line takes some 30-60 bytes: start near the count, grow rarely.
+        values: Vec::with_capacity((text.len() / 64).max(8)),
     };
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
     let bytes = text.as_bytes();
     let mut start = 0;
-    // The column of the previous property line, keyed by its name as written: list pages
-    // give each column as one run of lines, so most lines skip normalising and look-up.
+    // The previous property line's `PROPERTY[NAME]` prefix as written, and its column: list
+    // pages give each column as one run of lines, so most lines only need that prefix
+    // compared and their value cut out.
     let mut last: Option<(&str, usize)> = None;
     let mut ends = memchr_iter(b'\n', bytes);
     loop {
@@ -86,17 +88,23 @@ pub fn parse(text: &str) -> Parsed<'_> {
             }
             None => (&text[start..], None),
         };
-        if let Some((key, value)) = split_line(line) {
+        let same_column =
+            last.and_then(|(prefix, column)| Some((line.strip_prefix(prefix)?, column)));
+        if let Some((rest, column)) = same_column {
+            // Same result as the general path: the prefix holds no `=` and ends the key's
+            // name, so only the value remains to find.
+            if let Some(value) =
+                memchr(b'=', rest.as_bytes()).and_then(|eq| value_from(rest, eq + 1))
+            {
+                parsed.values.push((column, value));
+            }
+        } else if let Some((key, value)) = split_line(line) {
             match property_name(key) {
                 Some(raw_name) => {
-                    let column = match last {
-                        Some((prev, column)) if prev == raw_name => column,
-                        _ => {
-                            let column = column_of(&mut parsed.columns, &mut index, raw_name);
-                            last = Some((raw_name, column));
-                            column
-                        }
-                    };
+                    let column = column_of(&mut parsed.columns, &mut index, raw_name);
+                    last = line
+                        .get(..PROPERTY_PREFIX.len() + raw_name.len() + 1)
+                        .map(|prefix| (prefix, column));
                     parsed.values.push((column, value));
                 }
                 None => {
@@ -159,7 +167,13 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
         .iter()
         .rposition(|&b| !is_blank(b))
         .map(|i| i + 1)?;
-    let mut value_start = eq + 1;
+    Some((line.get(..key_end)?, value_from(line, eq + 1)?))
+}
+
+/// The value of a line from `start` (just after its `=`): spaces and tabs trimmed.
+fn value_from(line: &str, start: usize) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let mut value_start = start;
     while value_start < bytes.len() && is_blank(bytes[value_start]) {
         value_start += 1;
     }
@@ -168,21 +182,22 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
         value_end -= 1;
     }
     // All cut points sit next to ASCII bytes, so they are char boundaries.
-    Some((line.get(..key_end)?, line.get(value_start..value_end)?))
+    line.get(value_start..value_end)
 }
 
 /// The text inside the first brackets of a `PROPERTY[...]` key (prefix matched
 /// case-insensitively), or `None` for a top-level key.
 fn property_name(key: &str) -> Option<&str> {
-    const PREFIX: &[u8] = b"property[";
     let bytes = key.as_bytes();
-    if bytes.len() < PREFIX.len() || !bytes[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+    let n = PROPERTY_PREFIX.len();
+    if bytes.len() < n || !bytes[..n].eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
-    let rest = &bytes[PREFIX.len()..];
-    let close = memchr(b']', rest)?;
-    key.get(PREFIX.len()..PREFIX.len() + close)
+    let close = memchr(b']', &bytes[n..])?;
+    key.get(n..n + close)
 }
+
+const PROPERTY_PREFIX: &[u8] = b"property[";
 
 /// Python's `str.upper()`, without a copy when the text is already upper-case ASCII.
 fn upper(s: &str) -> Cow<'_, str> {
@@ -398,6 +413,9 @@ mod tests {
         let p = parse("property[a][0]=1\nproperty[a][1]=2\nPROPERTY[A][2]=3\nPROPERTY[B][0]=x\nproperty[a][3]=4");
         assert_eq!(p.column_values(0), ["1", "2", "3", "4"]);
         assert_eq!(p.column_values(1), ["x"]);
+        let p = parse("PROPERTY[A][0] = 1\nPROPERTY[A][1]\nPROPERTY[A]\t=\t \nPROPERTY[A][2]=x = y \nPROPERTY[AB][0]=z");
+        assert_eq!(p.column_values(0), ["1", "", "x = y"]);
+        assert_eq!(p.column_values(1), ["z"]);
     }
 
     #[test]
