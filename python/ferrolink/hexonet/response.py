@@ -36,7 +36,6 @@ class Response(ResponseTemplate):
     _command: Optional[dict[str, Any]] = None
     _real_command: Optional[dict[str, Any]] = None
     _columns: Optional[dict[str, Column]] = None
-    _rows: Optional[list[dict[str, str]]] = None  # the records' dicts, built first
     _records: Optional[list[Record]] = None
     _record_index: int = 0
     _error: Optional[str] = None
@@ -50,10 +49,12 @@ class Response(ResponseTemplate):
     ) -> None:
         if type(raw) is bytes and cmd is None and b"{" not in raw:
             # The common case, in one step: UTF-8 bytes, no placeholders, no command.
-            parsed = _core.hexonet_parse_body(raw)
-            if parsed is not None and "CODE" in parsed and "DESCRIPTION" in parsed:
+            result = _core.hexonet_parse_body(raw)
+            if result is not None and "CODE" in result[0] and "DESCRIPTION" in result[0]:
                 self._body = raw
-                self._hash = parsed
+                self._hash, rows = result
+                if rows is not None:
+                    self._rows = rows
                 return
         self._setup(raw, cmd, cfg or {}, substitute=True)
 

@@ -49,18 +49,22 @@ class ResponseTemplate:
     # first use (most callers never ask for the plain text, and a list page can be MBs).
     _text: Optional[str] = None
     _body: bytes = b""
+    # The record dicts when the parser built them (one-record responses); see Response.
+    _rows: Optional[list[dict[str, str]]] = None
 
     def __init__(self, response: RawResponse = "") -> None:
         self._init_template(response)
 
     def _init_template(self, response: RawResponse) -> None:
         text: Optional[str]
+        rows: Optional[list[dict[str, str]]] = None
         if type(response) is bytes:  # the hot path: an HTTP body, parsed in place
-            parsed: Optional[dict[str, Any]] = _core.hexonet_parse_body(response)
-            if parsed is None:  # not UTF-8
+            result = _core.hexonet_parse_body(response)
+            if result is None:  # not UTF-8
                 text = response.decode("latin-1")
                 parsed = _core.hexonet_parse(text)
             else:
+                parsed, rows = result
                 text = None
         elif isinstance(response, dict):
             raise TypeError(
@@ -75,10 +79,12 @@ class ResponseTemplate:
         if "CODE" not in parsed or "DESCRIPTION" not in parsed:
             text = INVALID_TEMPLATE
             parsed = responseparser.parse(text)
+            rows = None
         if text is None:
             self._body = response  # type: ignore[assignment]  # bytes: checked above
         self._text = text
         self._hash = parsed
+        self._rows = rows
 
     @property
     def _raw(self) -> str:

@@ -64,23 +64,36 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
     } else {
         hexonet::parse(source)
     };
-    to_hash(py, &parsed)
+    Ok(to_hash(py, &parsed, false)?.0)
 }
 
-/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `None`
+/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text), plus its
+/// record list when it has exactly one record: `(hash, [row])` or `(hash, None)`. `None`
 /// when the bytes are not UTF-8 (the caller then decodes them as latin-1).
 #[pyfunction]
-fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Bound<'py, PyDict>>> {
+fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRows<'py>>> {
     let parsed = if body.len() >= DETACH_THRESHOLD {
         py.detach(|| std::str::from_utf8(body).ok().map(hexonet::parse))
     } else {
         std::str::from_utf8(body).ok().map(hexonet::parse)
     };
-    parsed.map(|parsed| to_hash(py, &parsed)).transpose()
+    parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
 
-fn to_hash<'py>(py: Python<'py>, parsed: &hexonet::Parsed<'_>) -> PyResult<Bound<'py, PyDict>> {
+type HashAndRows<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyList>>);
+
+/// The hash; with `one_row`, also the record list of a response with exactly one record
+/// (status responses, read as one record): its dict costs little while the values are at hand.
+fn to_hash<'py>(
+    py: Python<'py>,
+    parsed: &hexonet::Parsed<'_>,
+    one_row: bool,
+) -> PyResult<HashAndRows<'py>> {
     let hash = PyDict::new(py);
+    // Every column has at least one value, so as many values as columns means one each.
+    let row =
+        (one_row && !parsed.columns.is_empty() && parsed.values.len() == parsed.columns.len())
+            .then(|| PyDict::new(py));
     for (key, value) in &parsed.top {
         hash.set_item(key_object(py, key), *value)?;
     }
@@ -90,19 +103,25 @@ fn to_hash<'py>(py: Python<'py>, parsed: &hexonet::Parsed<'_>) -> PyResult<Bound
             .columns
             .iter()
             .map(|name| {
+                let key = key_object(py, name);
                 let values = PyList::empty(py);
-                properties.set_item(key_object(py, name), &values)?;
-                Ok(values)
+                properties.set_item(&key, &values)?;
+                Ok((key, values))
             })
             .collect::<PyResult<Vec<_>>>()?;
         for &(column, value) in &parsed.values {
-            if let Some(values) = columns.get(column) {
-                values.append(PyString::new(py, value))?;
+            if let Some((key, values)) = columns.get(column) {
+                let value = PyString::new(py, value);
+                if let Some(row) = &row {
+                    row.set_item(key, &value)?;
+                }
+                values.append(value)?;
             }
         }
         hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
     }
-    Ok(hash)
+    let rows = row.map(|row| PyList::new(py, [row])).transpose()?;
+    Ok((hash, rows))
 }
 
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
