@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -172,6 +174,41 @@ def test_request_original(
             assert cl.request({"COMMAND": "StatusAccount"}).getCode() == 200
 
     _run(benchmark, SEQ, "hexonet.apiconnector", batch, rounds=3)
+
+
+ALTERNATING = "hexonet: one request() vs the raw transport, alternating on one connection"
+
+
+def test_request_layer_cost(
+    benchmark: Any, api_url: str, realistic_bundle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two peers above run minutes apart on a shared machine; this one alternates
+    ``request()`` with the raw transport call on the same client, connection, headers and
+    body, round by round, and notes the ratio of the medians (less exposed to drift)."""
+    monkeypatch.setenv("SSL_CERT_FILE", realistic_bundle)
+    cl = APIClient().setURL(api_url).setCredentials("test.user", "test.passw0rd")
+    native, headers = cl._transport().native, cl._headers()
+    body = cl._body(sorted({"COMMAND": "StatusAccount"}.items()))
+
+    def api() -> None:
+        assert cl.request({"COMMAND": "StatusAccount"}).getCode() == 200
+
+    def raw() -> None:
+        assert native.request("POST", api_url, headers, body, None)[0] == 200
+
+    times: dict[str, list[float]] = {"api": [], "raw": []}
+    for _ in range(15):
+        for name, fn in (("api", api), ("raw", raw)):
+            start = time.perf_counter()
+            for _ in range(BATCH):
+                fn()
+            times[name].append((time.perf_counter() - start) / BATCH)
+    api_median, raw_median = statistics.median(times["api"]), statistics.median(times["raw"])
+    benchmark.extra_info["note"] = (
+        f"alternating on one connection: request() {api_median * 1e6:.1f} us, raw transport "
+        f"{raw_median * 1e6:.1f} us per request: {raw_median / api_median:.2f}x"
+    )
+    _run(benchmark, ALTERNATING, "ferrolink", api, rounds=BATCH)
 
 
 IDN = "hexonet: one CheckDomains request with an IDN, HTTPS"
