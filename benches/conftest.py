@@ -2,7 +2,8 @@
 
 Every benchmark sets ``benchmark.group`` (the workload) and ``benchmark.extra_info["peer"]``;
 the peer named ``ferrolink`` is the reference in its group. At the end of the run a table gives,
-per group, each peer's median and ``ferrolink``'s speed-up over it (median / median).
+per group, each peer's median and ``ferrolink``'s speed-up over it (median / median), then
+any ``extra_info["note"]`` a benchmark left (figures that are not times).
 """
 
 from __future__ import annotations
@@ -35,8 +36,20 @@ def _medians(config: pytest.Config) -> dict[str, dict[str, float]]:
     return groups
 
 
+def _notes(config: pytest.Config) -> dict[str, list[str]]:
+    """Per group, the ``extra_info["note"]`` texts (figures that are not times, e.g. memory)."""
+    session: Any = getattr(config, "_benchmarksession", None)
+    notes: dict[str, list[str]] = {}
+    for bench in getattr(session, "benchmarks", None) or []:
+        note = bench.extra_info.get("note")
+        if note:
+            notes.setdefault(bench.group or "", []).append(str(note))
+    return notes
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     groups = _medians(config)
+    notes = _notes(config)
     if not groups:
         return
     write = terminalreporter.write_line
@@ -48,3 +61,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for peer, median in sorted(peers.items(), key=lambda kv: kv[1]):
             ratio = f"{median / reference:6.2f}x" if reference else "   n/a"
             write(f"    {peer:<32} median {median * 1e3:9.3f} ms   ferrolink speed-up {ratio}")
+        for note in notes.get(group, []):
+            write(f"    {note}")

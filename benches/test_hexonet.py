@@ -5,13 +5,21 @@
 - sequential ``request()`` over keep-alive HTTPS to nginx serving the StatusAccount body, with
   the realistic trust store (system bundle + the bench CA), plus ferrolink's raw transport on
   the same requests (the HEXONET layer must add little);
-- one IDN request (ferrolink: one round trip; the original: ConvertIDN + the command).
+- one IDN request (ferrolink: one round trip; the original: ConvertIDN + the command);
+- a 10 MB list response: parse time, and the peak memory of parsing it as a multiple of the
+  input size, measured in a fresh interpreter (RSS high-water mark, which counts the Rust
+  side too, and tracemalloc, Python objects only).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
+import statistics
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -102,7 +110,10 @@ BATCH = 20
 def api_url(bench_tls: SandboxTLS) -> Iterator[str]:
     if find_nginx() is None:
         pytest.skip("nginx is not installed")
-    with nginx_server({"/api/call.cgi": (200, SMALL, "text/plain")}, bench_tls, workers=2) as base:
+    # One worker: with two, each client's keep-alive connection lands on either worker and
+    # per-request times differed 3x between connections (27 vs 95 us here), so peers in
+    # separate tests were compared on a coin flip; one worker serves every peer alike.
+    with nginx_server({"/api/call.cgi": (200, SMALL, "text/plain")}, bench_tls, workers=1) as base:
         yield base + "/api/call.cgi"
 
 
@@ -165,6 +176,41 @@ def test_request_original(
     _run(benchmark, SEQ, "hexonet.apiconnector", batch, rounds=3)
 
 
+ALTERNATING = "hexonet: one request() vs the raw transport, alternating on one connection"
+
+
+def test_request_layer_cost(
+    benchmark: Any, api_url: str, realistic_bundle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two peers above run minutes apart on a shared machine; this one alternates
+    ``request()`` with the raw transport call on the same client, connection, headers and
+    body, round by round, and notes the ratio of the medians (less exposed to drift)."""
+    monkeypatch.setenv("SSL_CERT_FILE", realistic_bundle)
+    cl = APIClient().setURL(api_url).setCredentials("test.user", "test.passw0rd")
+    native, headers = cl._transport().native, cl._headers()
+    body = cl._body(sorted({"COMMAND": "StatusAccount"}.items()))
+
+    def api() -> None:
+        assert cl.request({"COMMAND": "StatusAccount"}).getCode() == 200
+
+    def raw() -> None:
+        assert native.request("POST", api_url, headers, body, None)[0] == 200
+
+    times: dict[str, list[float]] = {"api": [], "raw": []}
+    for _ in range(15):
+        for name, fn in (("api", api), ("raw", raw)):
+            start = time.perf_counter()
+            for _ in range(BATCH):
+                fn()
+            times[name].append((time.perf_counter() - start) / BATCH)
+    api_median, raw_median = statistics.median(times["api"]), statistics.median(times["raw"])
+    benchmark.extra_info["note"] = (
+        f"alternating on one connection: request() {api_median * 1e6:.1f} us, raw transport "
+        f"{raw_median * 1e6:.1f} us per request: {raw_median / api_median:.2f}x"
+    )
+    _run(benchmark, ALTERNATING, "ferrolink", api, rounds=BATCH)
+
+
 IDN = "hexonet: one CheckDomains request with an IDN, HTTPS"
 
 
@@ -183,3 +229,76 @@ def test_idn_request(
         )
 
     _run(benchmark, IDN, peer, call, rounds=20 if peer == "ferrolink" else 5)
+
+
+MEMORY = "hexonet: 10 MB list response (Response(body))"
+BIG_SIZE = 10 * 1024 * 1024
+
+# Run in a fresh interpreter so that the peak is this parse's own: reads the body, resets the
+# kernel's RSS high-water mark (Linux: /proc/self/clear_refs), parses, reads the mark again;
+# then once more under tracemalloc.
+PEAK_MEMORY = """
+import gc, json, sys, tracemalloc
+from pathlib import Path
+if sys.argv[1] == "ferrolink":
+    from ferrolink.hexonet.response import Response
+else:
+    from hexonet.apiconnector.response import Response
+Response(b"[RESPONSE]\\r\\nCODE=200\\r\\nDESCRIPTION=ok\\r\\nEOF\\r\\n")
+body = Path(sys.argv[2]).read_bytes()
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise OSError(field)
+
+result = {"size": len(body)}
+try:
+    gc.collect()
+    before = status("VmRSS:")
+    Path("/proc/self/clear_refs").write_text("5")
+    response = Response(body)
+    result["rss"] = status("VmHWM:") - before
+    del response
+    gc.collect()
+except OSError:
+    pass
+tracemalloc.start()
+response = Response(body)
+result["traced"] = tracemalloc.get_traced_memory()[1]
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_body(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = BIG_SIZE * 1000 // len(LARGE)
+    path = tmp_path_factory.mktemp("hexonet") / "list.txt"
+    path.write_bytes(list_page(rows))
+    return path
+
+
+def _peak_memory(peer: str, path: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY, peer, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    figures = json.loads(out)
+    size = figures["size"]
+    parts = [f"{size / 2**20:.1f} MB input"]
+    if "rss" in figures:
+        parts.append(f"RSS peak {figures['rss'] / size:.2f}x")
+    parts.append(f"tracemalloc peak {figures['traced'] / size:.2f}x")
+    return f"{peer} peak memory: " + ", ".join(parts)
+
+
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector"])
+def test_parse_10mb(benchmark: Any, peer: str, big_body: Path) -> None:
+    cls = Response if peer == "ferrolink" else OriginalResponse
+    benchmark.extra_info["note"] = _peak_memory(peer, big_body)
+    body = big_body.read_bytes()
+    _run(benchmark, MEMORY, peer, lambda: cls(body), rounds=5 if peer == "ferrolink" else 1)

@@ -64,6 +64,7 @@ _CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
 _MAX_REDIRECTS = 5
 _IDN_MODES = ("local", "server", "off")
 _platform_info: Optional[tuple[str, str, str]] = None
+_NO_PLACEHOLDERS: dict[str, str] = {}
 
 
 def _platform() -> tuple[str, str, str]:
@@ -89,7 +90,8 @@ def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
             for i, item in enumerate(value):
                 flat[upper + str(i)] = _CR_LF.sub("", str(item))
         else:
-            text = value if isinstance(value, str) else str(value)
+            # Exactly str: a subclass goes through str() as the wire encoder always did.
+            text = value if type(value) is str else str(value)
             flat[upper] = _CR_LF.sub("", text) if ("\r" in text or "\n" in text) else text
     return flat
 
@@ -129,6 +131,7 @@ class APIClient:
         self._idn_mode = idn_conversion
         self._http: Optional[Client] = None
         self._http_lock = threading.Lock()
+        self._header_list: Optional[list[tuple[str, str]]] = None  # built once, see _headers
         self.useLIVESystem()
 
     # -- configuration -------------------------------------------------------------------
@@ -154,6 +157,7 @@ class APIClient:
 
     def setReferer(self, referer: str) -> APIClient:
         self._referer = referer or None
+        self._header_list = None
         return self
 
     def getReferer(self) -> Optional[str]:
@@ -220,6 +224,7 @@ class APIClient:
         self._ua = (
             f"{pid} ({system}; {arch}; rv:{rv}){mods} python-sdk/{SDK_VERSION} python/{python}"
         )
+        self._header_list = None
         return self
 
     def getVersion(self) -> str:
@@ -323,10 +328,12 @@ class APIClient:
         """
         if isinstance(cmd, str):
             command: Union[str, dict[str, str]] = cmd
+            body = self._body(cmd)
         else:
             command = self._convert_idn(_flatten(cmd))
+            # Flattened: unique str keys and str values, so sorting the items sorts by key.
+            body = self._body(sorted(command.items()))
         url = self._url
-        body = self.getPOSTData(command).encode("ascii")
         error: Optional[str] = None
         status: Optional[int] = None
         synthesized = False
@@ -343,11 +350,12 @@ class APIClient:
         else:
             raw = rtm.getTemplate("httperror").getPlain()
             synthesized = True
+        synthesized = synthesized or not raw
         response = Response._from_api(
             raw,
             command if isinstance(command, dict) else {},
-            {"CONNECTION_URL": url},
-            synthesized=synthesized or not raw,
+            {"CONNECTION_URL": url} if synthesized else _NO_PLACEHOLDERS,
+            synthesized=synthesized,
             error=error,
             http_status=status,
         )
@@ -356,6 +364,15 @@ class APIClient:
         if self._debug or log.isEnabledFor(logging.DEBUG):
             self._log(command, response, error)
         return response
+
+    def _body(self, command: Union[str, list[tuple[str, str]]]) -> bytes:
+        """``getPOSTData(command).encode()`` with the connection fields cached (request path)."""
+        try:
+            return _core.hexonet_post_body(self._config.getPOSTData(), command)
+        except UnicodeEncodeError as exc:
+            raise InvalidArgumentError(
+                f"command or connection field is not encodable: {exc.reason}"
+            ) from None
 
     def _log(
         self, command: Union[str, dict[str, str]], response: Response, error: Optional[str]
@@ -373,13 +390,16 @@ class APIClient:
             self._logger.log(secured, response, error)
 
     def _headers(self) -> list[tuple[str, str]]:
-        headers = [
-            ("Accept-Encoding", "identity"),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("User-Agent", self.getUserAgent()),
-        ]
-        if self._referer:
-            headers.append(("Referer", self._referer))
+        headers = self._header_list
+        if headers is None:  # reset by setReferer / setUserAgent
+            headers = [
+                ("Accept-Encoding", "identity"),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("User-Agent", self.getUserAgent()),
+            ]
+            if self._referer:
+                headers.append(("Referer", self._referer))
+            self._header_list = headers
         return headers
 
     def _transport(self) -> Client:
@@ -461,10 +481,8 @@ class APIClient:
         if self._idn_mode == "off":
             return cmd
         command = cmd["COMMAND"]  # KeyError without COMMAND, as in the original
-        if _CONVERT_IDN.match(command):
-            return cmd
         keys = [k for k in idn.candidate_keys(cmd) if idn.needs_conversion(cmd[k])]
-        if not keys:
+        if not keys or _CONVERT_IDN.match(command):
             return cmd
         if self._idn_mode == "local":
             for key in keys:

@@ -40,7 +40,9 @@ _TRANSITIONAL = str.maketrans(
 
 def candidate_keys(keys: Iterable[str]) -> list[str]:
     """Keys whose values are domain names: DOMAIN, NAMESERVER, DNSZONE, optionally numbered."""
-    return [key for key in keys if _CANDIDATE_KEY.match(key)]
+    # Pre-filter on the first letter (no other character matches D or N even under
+    # IGNORECASE): most keys are rejected without running the regex.
+    return [key for key in keys if key[:1] in "DNdn" and _CANDIDATE_KEY.match(key)]
 
 
 def needs_conversion(value: str) -> bool:

@@ -47,6 +47,15 @@ class Response(ResponseTemplate):
         cmd: Optional[dict[str, Any]] = None,
         cfg: Optional[Mapping[str, str]] = None,
     ) -> None:
+        if type(raw) is bytes and cmd is None and b"{" not in raw:
+            # The common case, in one step: UTF-8 bytes, no placeholders, no command.
+            result = _core.hexonet_parse_body(raw)
+            if result is not None and "CODE" in result[0] and "DESCRIPTION" in result[0]:
+                self._body = raw
+                self._hash, rows = result
+                if rows is not None:
+                    self._rows = rows
+                return
         self._setup(raw, cmd, cfg or {}, substitute=True)
 
     def _setup(
@@ -57,7 +66,7 @@ class Response(ResponseTemplate):
         substitute: bool,
     ) -> None:
         self._init_template(raw)
-        if substitute and "{" in self._raw and _PLACEHOLDER.search(self._raw):
+        if substitute and self._may_have_placeholder() and _PLACEHOLDER.search(self._raw):
             text = self._raw
             for key, value in cfg.items():
                 text = text.replace("{" + key + "}", value)
@@ -146,15 +155,23 @@ class Response(ResponseTemplate):
 
     # -- records -------------------------------------------------------------------------
 
-    def _record_list(self) -> list[Record]:
-        if self._records is None:
-            properties = self._properties()
-            rows = _core.hexonet_rows(properties) if properties else []
-            self._records = [Record(row) for row in rows]
-        return self._records
+    def _row_list(self) -> list[dict[str, str]]:
+        """The records' data dicts; ``getListHash`` needs only these, not Record objects."""
+        if self._records is not None:  # they may have been added to
+            return [record.getData() for record in self._records]
+        rows = self._rows
+        if rows is None:
+            properties = self._hash.get("PROPERTY")
+            rows = self._rows = _core.hexonet_rows(properties) if properties else []
+        return rows
 
-    def getRecords(self) -> list[Record]:
-        return self._record_list()
+    def _record_list(self) -> list[Record]:
+        records = self._records
+        if records is None:
+            records = self._records = list(map(Record, self._row_list()))
+        return records
+
+    getRecords = _record_list
 
     def getRecord(self, idx: int) -> Optional[Record]:
         records = self._record_list()
@@ -267,7 +284,7 @@ class Response(ResponseTemplate):
 
     def getListHash(self) -> dict[str, Any]:
         return {
-            "LIST": [record.getData() for record in self._record_list()],
+            "LIST": list(self._row_list()),
             "meta": {"columns": self.getColumnKeys(), "pg": self.getPagination()},
         }
 

@@ -7,7 +7,7 @@ Raw input may be ``str`` or bytes (UTF-8, latin-1 when that fails). ``""``/``Non
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from .. import _core
 from . import responseparser
@@ -44,32 +44,58 @@ def decode(raw: RawResponse) -> str:
 class ResponseTemplate:
     """Base class of :class:`~ferrolink.hexonet.response.Response`."""
 
-    _raw: str
     _hash: dict[str, Any]
+    # The text: ``_text``, or when the response came as UTF-8 bytes, ``_body`` decoded on
+    # first use (most callers never ask for the plain text, and a list page can be MBs).
+    _text: Optional[str] = None
+    _body: bytes = b""
+    # The record dicts when the parser built them (one-record responses); see Response.
+    _rows: Optional[list[dict[str, str]]] = None
 
     def __init__(self, response: RawResponse = "") -> None:
         self._init_template(response)
 
     def _init_template(self, response: RawResponse) -> None:
-        if type(response) is bytes:  # the hot path: an HTTP body
-            try:
-                text = response.decode("utf-8")
-            except UnicodeDecodeError:
+        text: Optional[str]
+        rows: Optional[list[dict[str, str]]] = None
+        if type(response) is bytes:  # the hot path: an HTTP body, parsed in place
+            result = _core.hexonet_parse_body(response)
+            if result is None:  # not UTF-8
                 text = response.decode("latin-1")
+                parsed = _core.hexonet_parse(text)
+            else:
+                parsed, rows = result
+                text = None
         elif isinstance(response, dict):
             raise TypeError(
                 'Type "dict" is not allowed for parameter "response". Use type "string" instead.'
             )
-        elif response is None or (isinstance(response, str) and response == ""):
-            text = EMPTY_TEMPLATE
         else:
-            text = decode(response)
-        parsed = _core.hexonet_parse(text)
+            if response is None or (isinstance(response, str) and response == ""):
+                text = EMPTY_TEMPLATE
+            else:
+                text = decode(response)
+            parsed = _core.hexonet_parse(text)
         if "CODE" not in parsed or "DESCRIPTION" not in parsed:
             text = INVALID_TEMPLATE
             parsed = responseparser.parse(text)
-        self._raw = text
+            rows = None
+        if text is None:
+            self._body = response  # type: ignore[assignment]  # bytes: checked above
+        self._text = text
         self._hash = parsed
+        self._rows = rows
+
+    @property
+    def _raw(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = self._body.decode("utf-8")
+        return text
+
+    def _may_have_placeholder(self) -> bool:
+        """Cheap pre-check for ``{KEY}`` placeholders, without decoding a lazy body."""
+        return "{" in self._text if self._text is not None else b"{" in self._body
 
     def getCode(self) -> int:
         return int(self._hash["CODE"])

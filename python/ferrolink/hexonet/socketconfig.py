@@ -14,7 +14,7 @@ __all__ = ["SocketConfig"]
 
 
 class SocketConfig:
-    __slots__ = ("_entity", "_login", "_otp", "_pw", "_remoteaddr", "_session", "_user")
+    __slots__ = ("_entity", "_login", "_otp", "_pw", "_remoteaddr", "_session", "_user", "_wire")
 
     def __init__(self) -> None:
         self._entity: Optional[str] = None
@@ -24,6 +24,7 @@ class SocketConfig:
         self._remoteaddr: Optional[str] = None
         self._session: Optional[str] = None
         self._user: Optional[str] = None
+        self._wire: Optional[str] = None  # getPOSTData(), cached until a setter runs
 
     def fields(self) -> tuple[Optional[str], ...]:
         """The fields in wire order: entity, login, otp, pw, remoteaddr, session, user."""
@@ -39,8 +40,11 @@ class SocketConfig:
 
     def getPOSTData(self) -> str:
         """``s_name=value&`` for each present field (``""`` when none is)."""
-        body = _core.hexonet_post_data(self.fields(), "")
-        return body[: -len("s_command=")]
+        wire = self._wire
+        if wire is None:
+            body = _core.hexonet_post_data(self.fields(), "")
+            wire = self._wire = body[: -len("s_command=")]
+        return wire
 
     def getSession(self) -> Optional[str]:
         return self._session
@@ -49,25 +53,30 @@ class SocketConfig:
         return self._entity
 
     def setLogin(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._session = None
         self._login = value
         return self
 
     def setOTP(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._session = None
         self._otp = value
         return self
 
     def setPassword(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._session = None
         self._pw = value
         return self
 
     def setRemoteAddress(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._remoteaddr = value
         return self
 
     def setSession(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._login = None
         self._pw = None
         self._otp = None
@@ -75,10 +84,12 @@ class SocketConfig:
         return self
 
     def setSystemEntity(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._entity = value
         return self
 
     def setUser(self, value: Optional[str]) -> SocketConfig:
+        self._wire = None
         self._user = value
         return self
 

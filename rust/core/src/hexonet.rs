@@ -13,31 +13,45 @@ use std::collections::HashMap;
 use memchr::{memchr, memchr_iter, memmem};
 
 /// One parsed response: top-level `KEY = VALUE` lines and `PROPERTY[NAME][i]` columns.
+///
+/// Property values sit in one flat list tagged with their column, rather than one list per
+/// column: a response then costs three allocations however many columns it has.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Parsed<'a> {
     /// Top-level keys (upper-cased) in line order, duplicates included: a consumer that
     /// inserts them into a map in order gets "last value wins, first position kept".
     pub top: Vec<(Cow<'a, str>, &'a str)>,
-    /// Property columns in order of first appearance; values in order of appearance (the
-    /// `[N]` index in the text is ignored, as in the original).
-    pub properties: Vec<Property<'a>>,
+    /// Property column names (normalised) in order of first appearance.
+    pub columns: Vec<Cow<'a, str>>,
+    /// Every property value in order of appearance with the index of its column in
+    /// `columns` (the `[N]` index in the text is ignored, as in the original).
+    pub values: Vec<(usize, &'a str)>,
 }
 
-/// One `PROPERTY[NAME]` column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property<'a> {
-    pub name: Cow<'a, str>,
-    pub values: Vec<&'a str>,
-}
+impl<'a> Parsed<'a> {
+    /// How many values each column has.
+    pub fn column_lengths(&self) -> Vec<usize> {
+        let mut lengths = vec![0; self.columns.len()];
+        for &(column, _) in &self.values {
+            if let Some(n) = lengths.get_mut(column) {
+                *n += 1;
+            }
+        }
+        lengths
+    }
 
-impl Parsed<'_> {
+    /// The values of column `column`, in order.
+    pub fn column_values(&self, column: usize) -> Vec<&'a str> {
+        self.values
+            .iter()
+            .filter(|&&(c, _)| c == column)
+            .map(|&(_, v)| v)
+            .collect()
+    }
+
     /// Number of records a response has: the length of its longest column.
     pub fn row_count(&self) -> usize {
-        self.properties
-            .iter()
-            .map(|p| p.values.len())
-            .max()
-            .unwrap_or(0)
+        self.column_lengths().into_iter().max().unwrap_or(0)
     }
 }
 
@@ -46,10 +60,20 @@ impl Parsed<'_> {
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
 pub fn parse(text: &str) -> Parsed<'_> {
-    let mut parsed = Parsed::default();
+    // Typical responses have a handful of top-level keys and columns: one allocation each.
+    let mut parsed = Parsed {
+        top: Vec::with_capacity(8),
+        columns: Vec::with_capacity(8),
+        // A property line takes some 30-60 bytes: start near the count, grow rarely.
+        values: Vec::with_capacity((text.len() / 64).max(8)),
+    };
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
     let bytes = text.as_bytes();
     let mut start = 0;
+    // The previous property line's `PROPERTY[NAME]` prefix as written, and its column: list
+    // pages give each column as one run of lines, so most lines only need that prefix
+    // compared and their value cut out.
+    let mut last: Option<(&str, usize)> = None;
     let mut ends = memchr_iter(b'\n', bytes);
     loop {
         let (line, next) = match ends.next() {
@@ -64,38 +88,24 @@ pub fn parse(text: &str) -> Parsed<'_> {
             }
             None => (&text[start..], None),
         };
-        if let Some((key, value)) = split_line(line) {
+        let same_column =
+            last.and_then(|(prefix, column)| Some((line.strip_prefix(prefix)?, column)));
+        if let Some((rest, column)) = same_column {
+            // Same result as the general path: the prefix holds no `=` and ends the key's
+            // name, so only the value remains to find.
+            if let Some(value) =
+                memchr(b'=', rest.as_bytes()).and_then(|eq| value_from(rest, eq + 1))
+            {
+                parsed.values.push((column, value));
+            }
+        } else if let Some((key, value)) = split_line(line) {
             match property_name(key) {
                 Some(raw_name) => {
-                    let name = property_key(raw_name);
-                    // Few columns: a linear scan beats hashing; many: switch to the index.
-                    let found = if parsed.properties.len() <= LINEAR_LOOKUP_MAX {
-                        parsed.properties.iter().position(|p| p.name == name)
-                    } else {
-                        if index.is_empty() {
-                            for (i, p) in parsed.properties.iter().enumerate() {
-                                index.insert(p.name.clone(), i);
-                            }
-                        }
-                        index.get(&name).copied()
-                    };
-                    let slot = match found {
-                        Some(i) => i,
-                        None => {
-                            let i = parsed.properties.len();
-                            if !index.is_empty() {
-                                index.insert(name.clone(), i);
-                            }
-                            parsed.properties.push(Property {
-                                name,
-                                values: Vec::new(),
-                            });
-                            i
-                        }
-                    };
-                    if let Some(property) = parsed.properties.get_mut(slot) {
-                        property.values.push(value);
-                    }
+                    let column = column_of(&mut parsed.columns, &mut index, raw_name);
+                    last = line
+                        .get(..PROPERTY_PREFIX.len() + raw_name.len() + 1)
+                        .map(|prefix| (prefix, column));
+                    parsed.values.push((column, value));
                 }
                 None => {
                     let key = upper(key);
@@ -111,6 +121,34 @@ pub fn parse(text: &str) -> Parsed<'_> {
         }
     }
     parsed
+}
+
+/// The index of the column a property name (as written) belongs to, added if new.
+fn column_of<'a>(
+    columns: &mut Vec<Cow<'a, str>>,
+    index: &mut HashMap<Cow<'a, str>, usize>,
+    raw_name: &'a str,
+) -> usize {
+    let name = property_key(raw_name);
+    // Few columns: a linear scan beats hashing; many: switch to the index.
+    let found = if columns.len() <= LINEAR_LOOKUP_MAX {
+        columns.iter().position(|c| *c == name)
+    } else {
+        if index.is_empty() {
+            for (i, c) in columns.iter().enumerate() {
+                index.insert(c.clone(), i);
+            }
+        }
+        index.get(&name).copied()
+    };
+    found.unwrap_or_else(|| {
+        let i = columns.len();
+        if !index.is_empty() {
+            index.insert(name.clone(), i);
+        }
+        columns.push(name);
+        i
+    })
 }
 
 /// Up to this many columns, look names up by scanning instead of hashing.
@@ -129,7 +167,13 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
         .iter()
         .rposition(|&b| !is_blank(b))
         .map(|i| i + 1)?;
-    let mut value_start = eq + 1;
+    Some((line.get(..key_end)?, value_from(line, eq + 1)?))
+}
+
+/// The value of a line from `start` (just after its `=`): spaces and tabs trimmed.
+fn value_from(line: &str, start: usize) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let mut value_start = start;
     while value_start < bytes.len() && is_blank(bytes[value_start]) {
         value_start += 1;
     }
@@ -138,21 +182,22 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
         value_end -= 1;
     }
     // All cut points sit next to ASCII bytes, so they are char boundaries.
-    Some((line.get(..key_end)?, line.get(value_start..value_end)?))
+    line.get(value_start..value_end)
 }
 
 /// The text inside the first brackets of a `PROPERTY[...]` key (prefix matched
 /// case-insensitively), or `None` for a top-level key.
 fn property_name(key: &str) -> Option<&str> {
-    const PREFIX: &[u8] = b"property[";
     let bytes = key.as_bytes();
-    if bytes.len() < PREFIX.len() || !bytes[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+    let n = PROPERTY_PREFIX.len();
+    if bytes.len() < n || !bytes[..n].eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
-    let rest = &bytes[PREFIX.len()..];
-    let close = memchr(b']', rest)?;
-    key.get(PREFIX.len()..PREFIX.len() + close)
+    let close = memchr(b']', &bytes[n..])?;
+    key.get(n..n + close)
 }
+
+const PROPERTY_PREFIX: &[u8] = b"property[";
 
 /// Python's `str.upper()`, without a copy when the text is already upper-case ASCII.
 fn upper(s: &str) -> Cow<'_, str> {
@@ -299,6 +344,17 @@ impl Connection<'_> {
     }
 }
 
+/// An unsecured request body from connection fields already written by
+/// [`Connection::write`] (a client caches them between requests) and a command block.
+pub fn post_data_after(fields: &str, block: &str) -> String {
+    let block = block.trim_end_matches('\n');
+    let mut out = String::with_capacity(fields.len() + 16 + block.len() * 3 / 2);
+    out.push_str(fields);
+    out.push_str("s_command=");
+    quote_into(block, &mut out);
+    out
+}
+
 /// A whole request body: connection fields, then `s_command=<quoted block>`.
 /// `block` is the command text (see [`command_block`]); trailing newlines are stripped and,
 /// when `secured`, password lines are masked.
@@ -331,9 +387,10 @@ mod tests {
                     PROPERTY[TOTAL][0] = 2\r\nQUEUETIME = 0\r\nRUNTIME = 0.004\r\nEOF\r\n";
         let p = parse(text);
         assert_eq!(top(&p, "CODE"), Some("200"));
-        assert_eq!(p.properties.len(), 2);
-        assert_eq!(p.properties[0].name, "DOMAIN");
-        assert_eq!(p.properties[0].values, ["example.com", "example.net"]);
+        assert_eq!(p.columns.len(), 2);
+        assert_eq!(p.columns[0], "DOMAIN");
+        assert_eq!(p.column_values(0), ["example.com", "example.net"]);
+        assert_eq!(p.column_lengths(), [2, 1]);
         assert_eq!(p.row_count(), 2);
     }
 
@@ -348,10 +405,17 @@ mod tests {
         assert_eq!(p.top.len(), 5);
         let p =
             parse("property[expiration date][0] = x\nPROPERTY[X] = y\nPROPERTY=z\nproperty[a=b");
-        assert_eq!(p.properties[0].name, "EXPIRATIONDATE");
-        assert_eq!(p.properties[1].name, "X");
+        assert_eq!(p.columns[0], "EXPIRATIONDATE");
+        assert_eq!(p.columns[1], "X");
         assert_eq!(top(&p, "PROPERTY[A"), Some("b"));
         assert!(top(&p, "PROPERTY").is_none());
+        // Runs of the same column, spelled differently, interleaved with others.
+        let p = parse("property[a][0]=1\nproperty[a][1]=2\nPROPERTY[A][2]=3\nPROPERTY[B][0]=x\nproperty[a][3]=4");
+        assert_eq!(p.column_values(0), ["1", "2", "3", "4"]);
+        assert_eq!(p.column_values(1), ["x"]);
+        let p = parse("PROPERTY[A][0] = 1\nPROPERTY[A][1]\nPROPERTY[A]\t=\t \nPROPERTY[A][2]=x = y \nPROPERTY[AB][0]=z");
+        assert_eq!(p.column_values(0), ["1", "", "x = y"]);
+        assert_eq!(p.column_values(1), ["z"]);
     }
 
     #[test]
@@ -367,7 +431,7 @@ mod tests {
             let _ = parse(text);
         }
         assert_eq!(parse("ß=1").top[0].0, "SS");
-        assert_eq!(parse("property[\u{1c}ä\u{2003}]=1").properties[0].name, "Ä");
+        assert_eq!(parse("property[\u{1c}ä\u{2003}]=1").columns[0], "Ä");
     }
 
     #[test]
@@ -400,6 +464,12 @@ mod tests {
             ("PASSWORD", "test.passw0rd"),
             ("SUBUSER", "test.user"),
         ]);
+        let mut fields = String::new();
+        conn.write(false, &mut fields);
+        assert_eq!(
+            post_data_after(&fields, &format!("{block}\n")),
+            post_data(&conn, &block, false)
+        );
         assert_eq!(
             post_data(&conn, &block, true),
             "s_entity=54cd&s_login=test.user&s_pw=***&s_command=COMMAND%3DCheckAuthentication\

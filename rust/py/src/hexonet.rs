@@ -6,7 +6,7 @@ use ferrolink_core::hexonet::{self, Connection};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 /// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
 /// few dozen names, so reusing one interned string per name saves an allocation and a hash
@@ -64,19 +64,64 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
     } else {
         hexonet::parse(source)
     };
+    Ok(to_hash(py, &parsed, false)?.0)
+}
+
+/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text), plus its
+/// record list when it has exactly one record: `(hash, [row])` or `(hash, None)`. `None`
+/// when the bytes are not UTF-8 (the caller then decodes them as latin-1).
+#[pyfunction]
+fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRows<'py>>> {
+    let parsed = if body.len() >= DETACH_THRESHOLD {
+        py.detach(|| std::str::from_utf8(body).ok().map(hexonet::parse))
+    } else {
+        std::str::from_utf8(body).ok().map(hexonet::parse)
+    };
+    parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
+}
+
+type HashAndRows<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyList>>);
+
+/// The hash; with `one_row`, also the record list of a response with exactly one record
+/// (status responses, read as one record): its dict costs little while the values are at hand.
+fn to_hash<'py>(
+    py: Python<'py>,
+    parsed: &hexonet::Parsed<'_>,
+    one_row: bool,
+) -> PyResult<HashAndRows<'py>> {
     let hash = PyDict::new(py);
+    // Every column has at least one value, so as many values as columns means one each.
+    let row =
+        (one_row && !parsed.columns.is_empty() && parsed.values.len() == parsed.columns.len())
+            .then(|| PyDict::new(py));
     for (key, value) in &parsed.top {
         hash.set_item(key_object(py, key), *value)?;
     }
-    if !parsed.properties.is_empty() {
+    if !parsed.columns.is_empty() {
         let properties = PyDict::new(py);
-        for property in &parsed.properties {
-            let values = PyList::new(py, property.values.iter().map(|v| PyString::new(py, v)))?;
-            properties.set_item(key_object(py, &property.name), values)?;
+        let columns = parsed
+            .columns
+            .iter()
+            .map(|name| {
+                let key = key_object(py, name);
+                let values = PyList::empty(py);
+                properties.set_item(&key, &values)?;
+                Ok((key, values))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        for &(column, value) in &parsed.values {
+            if let Some((key, values)) = columns.get(column) {
+                let value = PyString::new(py, value);
+                if let Some(row) = &row {
+                    row.set_item(key, &value)?;
+                }
+                values.append(value)?;
+            }
         }
         hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
     }
-    Ok(hash)
+    let rows = row.map(|row| PyList::new(py, [row])).transpose()?;
+    Ok((hash, rows))
 }
 
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
@@ -94,12 +139,19 @@ fn hexonet_rows<'py>(
             .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
         columns.push((key, values));
     }
-    let count = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
-    let mut rows = Vec::with_capacity(count);
+    let lengths: Vec<usize> = columns.iter().map(|(_, v)| v.len()).collect();
+    let count = lengths.iter().copied().max().unwrap_or(0);
+    let mut rows: Vec<Bound<'py, PyDict>> = Vec::with_capacity(count);
     for i in 0..count {
-        let row = PyDict::new(py);
-        for (key, values) in &columns {
-            if i < values.len() {
+        // A row with the same columns as the previous one starts as its copy (a key-table
+        // copy is cheaper than inserting the keys afresh); setting the values then only
+        // replaces. Key order is the same either way.
+        let row = match rows.last() {
+            Some(previous) if !lengths.contains(&i) => previous.copy()?,
+            _ => PyDict::new(py),
+        };
+        for ((key, values), &length) in columns.iter().zip(&lengths) {
+            if i < length {
                 row.set_item(key, values.get_item(i)?)?;
             }
         }
@@ -137,15 +189,31 @@ fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    let block = if command.is_instance_of::<PyString>() {
-        command.extract::<PyBackedStr>()?.to_string()
+    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
+}
+
+/// The unsecured form body as bytes, after `fields`: the connection fields as
+/// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
+#[pyfunction]
+fn hexonet_post_body<'py>(
+    py: Python<'py>,
+    fields: PyBackedStr,
+    command: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let body = hexonet::post_data_after(&fields, &command_text(command)?);
+    Ok(PyBytes::new(py, body.as_bytes()))
+}
+
+/// The command block: the verbatim text, or the block built from `(KEY, VALUE)` pairs.
+fn command_text(command: &Bound<'_, PyAny>) -> PyResult<String> {
+    if command.is_instance_of::<PyString>() {
+        Ok(command.extract::<PyBackedStr>()?.to_string())
     } else {
         // Extraction errors pass through unchanged: a lone surrogate must stay a
         // UnicodeEncodeError the caller can name, not become a TypeError.
         let pairs: Vec<(PyBackedStr, PyBackedStr)> = command.extract()?;
-        hexonet::command_block(&pairs)
-    };
-    Ok(hexonet::post_data(&conn, &block, secured))
+        Ok(hexonet::command_block(&pairs))
+    }
 }
 
 /// `urllib.parse.quote(text)` (safe characters: letters, digits, `_.-~/`).
@@ -157,8 +225,10 @@ fn hexonet_quote(text: PyBackedStr) -> String {
 /// Add this service's functions to `ferrolink._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_post_body, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
     Ok(())
 }
