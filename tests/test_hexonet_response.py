@@ -178,3 +178,42 @@ def test_snake_case_aliases() -> None:
     assert r.get_pagination() == r.getPagination()
     assert r.get_list_hash() == r.getListHash()
     assert r.get_code() == 200 and r.is_success()
+
+
+ONE_RECORD = (
+    b"[RESPONSE]\r\nCODE = 200\r\nDESCRIPTION = ok\r\nPROPERTY[AMOUNT][0] = 1000.00\r\n"
+    b"PROPERTY[currency][0] = USD\r\nQUEUETIME = 0\r\nRUNTIME = 0.004\r\nEOF\r\n"
+)
+
+
+def _view(r: Response) -> Any:
+    h = r.getHash()
+    return (
+        list(h.items()),
+        [(k, list(v)) for k, v in h["PROPERTY"].items()],
+        [list(rec.getData().items()) for rec in r.getRecords()],
+        r.getListHash(),
+        [(c.getKey(), c.getData()) for c in r.getColumns()],
+        r.getRecordsCount(),
+    )
+
+
+@pytest.mark.parametrize("records_first", [False, True])
+def test_one_record_body_same_as_text(records_first: bool) -> None:
+    """A one-record body builds its PROPERTY table late: same hash, order and records."""
+    expected = _view(Response(ONE_RECORD.decode()))
+    r = Response(ONE_RECORD)
+    if records_first:
+        assert r.getRecords()[0].getDataByKey("AMOUNT") == "1000.00"
+    assert _view(r) == expected
+    assert list(r.getHash()) == ["CODE", "DESCRIPTION", "QUEUETIME", "RUNTIME", "PROPERTY"]
+
+
+def test_one_record_body_record_and_hash_independent() -> None:
+    r = Response(ONE_RECORD)
+    r.getRecords()[0].getData()["AMOUNT"] = "changed"
+    assert r.getHash()["PROPERTY"]["AMOUNT"] == ["1000.00"]
+    r2 = Response(ONE_RECORD)
+    r2.getHash()["PROPERTY"]["AMOUNT"][0] = "changed"
+    assert r2.getRecords()[0].getDataByKey("AMOUNT") == "1000.00"
+    assert Response(ONE_RECORD).getColumnIndex("CURRENCY", 0) == "USD"

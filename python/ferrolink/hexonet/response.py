@@ -21,6 +21,7 @@ __all__ = ["Response"]
 
 _PLACEHOLDER = re.compile(r"\{[A-Z_]+\}")
 _NO_PROPERTIES: dict[str, list[str]] = {}
+_parse_response = _core.hexonet_parse_response
 
 
 class Response(ResponseTemplate):
@@ -47,14 +48,12 @@ class Response(ResponseTemplate):
         cmd: Optional[dict[str, Any]] = None,
         cfg: Optional[Mapping[str, str]] = None,
     ) -> None:
-        if type(raw) is bytes and cmd is None and b"{" not in raw:
-            # The common case, in one step: UTF-8 bytes, no placeholders, no command.
-            result = _core.hexonet_parse_body(raw)
-            if result is not None and "CODE" in result[0] and "DESCRIPTION" in result[0]:
+        if cmd is None and type(raw) is bytes:
+            # The common case, in one call: UTF-8 bytes, no placeholders, no command.
+            result = _parse_response(raw)
+            if result is not None:
                 self._body = raw
-                self._hash, rows = result
-                if rows is not None:
-                    self._rows = rows
+                self._hash, self._pending_row = result
                 return
         self._setup(raw, cmd, cfg or {}, substitute=True)
 
@@ -109,7 +108,7 @@ class Response(ResponseTemplate):
     # -- columns -------------------------------------------------------------------------
 
     def _properties(self) -> dict[str, list[str]]:
-        properties: Optional[dict[str, list[str]]] = self._hash.get("PROPERTY")
+        properties: Optional[dict[str, list[str]]] = self._full_hash().get("PROPERTY")
         return properties if properties is not None else _NO_PROPERTIES
 
     def _column_map(self) -> dict[str, Column]:
@@ -161,14 +160,23 @@ class Response(ResponseTemplate):
             return [record.getData() for record in self._records]
         rows = self._rows
         if rows is None:
-            properties = self._hash.get("PROPERTY")
-            rows = self._rows = _core.hexonet_rows(properties) if properties else []
+            row = self._pending_row
+            if row is not None:
+                # The row goes out to callers: the table still to build keeps its own copy.
+                self._pending_row = row.copy()
+                rows = self._rows = [row]
+            else:
+                properties = self._hash.get("PROPERTY")
+                rows = self._rows = _core.hexonet_rows(properties) if properties else []
         return rows
 
     def _record_list(self) -> list[Record]:
         records = self._records
         if records is None:
-            records = self._records = list(map(Record, self._row_list()))
+            rows = self._rows
+            if rows is None:
+                rows = self._row_list()
+            records = self._records = list(map(Record, rows))
         return records
 
     getRecords = _record_list

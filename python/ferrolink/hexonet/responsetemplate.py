@@ -49,22 +49,25 @@ class ResponseTemplate:
     # first use (most callers never ask for the plain text, and a list page can be MBs).
     _text: Optional[str] = None
     _body: bytes = b""
-    # The record dicts when the parser built them (one-record responses); see Response.
+    # The record dicts, once built (see Response).
     _rows: Optional[list[dict[str, str]]] = None
+    # A one-record response's record as the parser gave it, while ``_hash`` still lacks the
+    # ``PROPERTY`` table built from it on first need (see ``_full_hash``).
+    _pending_row: Optional[dict[str, str]] = None
 
     def __init__(self, response: RawResponse = "") -> None:
         self._init_template(response)
 
     def _init_template(self, response: RawResponse) -> None:
         text: Optional[str]
-        rows: Optional[list[dict[str, str]]] = None
+        row: Optional[dict[str, str]] = None
         if type(response) is bytes:  # the hot path: an HTTP body, parsed in place
             result = _core.hexonet_parse_body(response)
             if result is None:  # not UTF-8
                 text = response.decode("latin-1")
                 parsed = _core.hexonet_parse(text)
             else:
-                parsed, rows = result
+                parsed, row = result
                 text = None
         elif isinstance(response, dict):
             raise TypeError(
@@ -79,12 +82,23 @@ class ResponseTemplate:
         if "CODE" not in parsed or "DESCRIPTION" not in parsed:
             text = INVALID_TEMPLATE
             parsed = responseparser.parse(text)
-            rows = None
+            row = None
         if text is None:
             self._body = response  # type: ignore[assignment]  # bytes: checked above
         self._text = text
         self._hash = parsed
-        self._rows = rows
+        self._rows = None
+        self._pending_row = row
+
+    def _full_hash(self) -> dict[str, Any]:
+        """``_hash`` with its ``PROPERTY`` table, built now from the pending one-record row."""
+        row = self._pending_row
+        if row is not None:
+            self._pending_row = None
+            if self._rows is None:
+                self._rows = [row]
+            self._hash["PROPERTY"] = {key: [value] for key, value in row.items()}
+        return self._hash
 
     @property
     def _raw(self) -> str:
@@ -112,7 +126,7 @@ class ResponseTemplate:
 
     def getHash(self) -> dict[str, Any]:
         """The parsed dict itself (mutating it changes later accessor results)."""
-        return self._hash
+        return self._full_hash()
 
     def getRuntime(self) -> float:
         return float(self._hash["RUNTIME"]) if "RUNTIME" in self._hash else 0.0

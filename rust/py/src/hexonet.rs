@@ -67,11 +67,13 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
-/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text), plus its
-/// record list when it has exactly one record: `(hash, [row])` or `(hash, None)`. `None`
-/// when the bytes are not UTF-8 (the caller then decodes them as latin-1).
+/// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `(hash,
+/// None)`, or for a response with exactly one record `(hash, row)` where `hash` has no
+/// `PROPERTY` table yet: the caller builds it from `row` if ever asked (status responses are
+/// mostly read as their one record, and a table of one-value lists is most of their objects).
+/// `None` when the bytes are not UTF-8 (the caller then decodes them as latin-1).
 #[pyfunction]
-fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRows<'py>>> {
+fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = if body.len() >= DETACH_THRESHOLD {
         py.detach(|| std::str::from_utf8(body).ok().map(hexonet::parse))
     } else {
@@ -80,48 +82,84 @@ fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Hash
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
 
-type HashAndRows<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyList>>);
+/// `Response(body)`'s common case in one call: `hexonet_parse_body`, or `None` when the
+/// body needs the general path (not UTF-8, a `{` that may start a placeholder, or no `CODE`
+/// or `DESCRIPTION`: an invalid response).
+#[pyfunction]
+fn hexonet_parse_response<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
+    if body.contains(&b'{') {
+        return Ok(None);
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Ok(None);
+    };
+    let parsed = if body.len() >= DETACH_THRESHOLD {
+        py.detach(|| hexonet::parse(text))
+    } else {
+        hexonet::parse(text)
+    };
+    let has = |name: &str| parsed.top.iter().any(|(key, _)| key == name);
+    if !has("CODE") || !has("DESCRIPTION") {
+        return Ok(None);
+    }
+    to_hash(py, &parsed, true).map(Some)
+}
 
-/// The hash; with `one_row`, also the record list of a response with exactly one record
-/// (status responses, read as one record): its dict costs little while the values are at hand.
+type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
+
+/// The hash; with `one_row`, a response with exactly one record gives that record instead of
+/// the `PROPERTY` table (see `hexonet_parse_body`).
 fn to_hash<'py>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_>,
     one_row: bool,
-) -> PyResult<HashAndRows<'py>> {
+) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
-    // Every column has at least one value, so as many values as columns means one each.
-    let row =
-        (one_row && !parsed.columns.is_empty() && parsed.values.len() == parsed.columns.len())
-            .then(|| PyDict::new(py));
     for (key, value) in &parsed.top {
-        hash.set_item(key_object(py, key), *value)?;
+        hash.set_item(top_key(py, key), *value)?;
     }
-    if !parsed.columns.is_empty() {
-        let properties = PyDict::new(py);
-        let columns = parsed
-            .columns
-            .iter()
-            .map(|name| {
-                let key = key_object(py, name);
-                let values = PyList::empty(py);
-                properties.set_item(&key, &values)?;
-                Ok((key, values))
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+    if parsed.columns.is_empty() {
+        return Ok((hash, None));
+    }
+    // Every column has at least one value, so as many values as columns means one each.
+    if one_row && parsed.values.len() == parsed.columns.len() {
+        let row = PyDict::new(py);
         for &(column, value) in &parsed.values {
-            if let Some((key, values)) = columns.get(column) {
-                let value = PyString::new(py, value);
-                if let Some(row) = &row {
-                    row.set_item(key, &value)?;
-                }
-                values.append(value)?;
+            if let Some(name) = parsed.columns.get(column) {
+                row.set_item(key_object(py, name), value)?;
             }
         }
-        hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
+        return Ok((hash, Some(row)));
     }
-    let rows = row.map(|row| PyList::new(py, [row])).transpose()?;
-    Ok((hash, rows))
+    let properties = PyDict::new(py);
+    let columns = parsed
+        .columns
+        .iter()
+        .map(|name| {
+            let key = key_object(py, name);
+            let values = PyList::empty(py);
+            properties.set_item(&key, &values)?;
+            Ok(values)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    for &(column, value) in &parsed.values {
+        if let Some(values) = columns.get(column) {
+            values.append(value)?;
+        }
+    }
+    hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
+    Ok((hash, None))
+}
+
+/// The key object of a top-level key: the usual ones from statics (no cache look-up).
+fn top_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    match key {
+        "CODE" => pyo3::intern!(py, "CODE").clone(),
+        "DESCRIPTION" => pyo3::intern!(py, "DESCRIPTION").clone(),
+        "QUEUETIME" => pyo3::intern!(py, "QUEUETIME").clone(),
+        "RUNTIME" => pyo3::intern!(py, "RUNTIME").clone(),
+        _ => key_object(py, key),
+    }
 }
 
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
@@ -226,6 +264,7 @@ fn hexonet_quote(text: PyBackedStr) -> String {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
+    m.add_function(wrap_pyfunction!(hexonet_parse_response, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
     m.add_function(wrap_pyfunction!(hexonet_post_body, m)?)?;
