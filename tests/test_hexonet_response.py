@@ -217,3 +217,31 @@ def test_one_record_body_record_and_hash_independent() -> None:
     r2.getHash()["PROPERTY"]["AMOUNT"][0] = "changed"
     assert r2.getRecords()[0].getDataByKey("AMOUNT") == "1000.00"
     assert Response(ONE_RECORD).getColumnIndex("CURRENCY", 0) == "USD"
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3])
+@pytest.mark.parametrize(
+    "paging",
+    [
+        {},
+        {"FIRST": "0"},
+        {"LIMIT": "0", "TOTAL": "7"},
+        {"FIRST": "4", "LIMIT": "2", "LAST": "5", "TOTAL": "9"},
+        {"FIRST": "-3", "LIMIT": "-2", "TOTAL": "-1"},
+    ],
+)
+def test_pagination_is_the_accessors(rows: int, paging: dict[str, str]) -> None:
+    lines = ["CODE=200", "DESCRIPTION=ok"] + [f"PROPERTY[DOMAIN][{i}]=d{i}" for i in range(rows)]
+    lines += [f"PROPERTY[{key}][0]={value}" for key, value in paging.items()]
+    r = Response("\n".join(lines))
+    assert r.getPagination() == {
+        "COUNT": r.getRecordsCount(),
+        "CURRENTPAGE": r.getCurrentPageNumber(),
+        "FIRST": r.getFirstRecordIndex(),
+        "LAST": r.getLastRecordIndex(),
+        "LIMIT": r.getRecordsLimitation(),
+        "NEXTPAGE": r.getNextPageNumber(),
+        "PAGES": r.getNumberOfPages(),
+        "PREVIOUSPAGE": r.getPreviousPageNumber(),
+        "TOTAL": r.getRecordsTotalCount(),
+    }

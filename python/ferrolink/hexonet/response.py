@@ -132,7 +132,8 @@ class Response(ResponseTemplate):
         return column.getDataByIndex(index) if column is not None else None
 
     def getColumnKeys(self) -> list[str]:
-        return list(self._column_map())
+        columns = self._columns
+        return list(columns if columns is not None else self._properties())
 
     def getColumns(self) -> list[Column]:
         return list(self._column_map().values())
@@ -215,12 +216,14 @@ class Response(ResponseTemplate):
     # -- paging --------------------------------------------------------------------------
 
     def _paging_value(self, key: str) -> Optional[int]:
-        column = self.getColumn(key)
-        if column is not None:
-            value = column.getDataByIndex(0)
-            if value is not None:
-                return int(value)
-        return None
+        columns = self._columns
+        if columns is None:  # read the table: no Column objects just for this
+            data = self._properties().get(key)
+            value = data[0] if data else None
+        else:
+            column = columns.get(key)
+            value = column.getDataByIndex(0) if column is not None else None
+        return int(value) if value is not None else None
 
     def getRecordsTotalCount(self) -> int:
         total = self._paging_value("TOTAL")
@@ -278,16 +281,32 @@ class Response(ResponseTemplate):
         return current is not None and current - 1 > 0
 
     def getPagination(self) -> dict[str, Optional[int]]:
+        # The accessors' results, each paging value read once (in the accessors' order).
+        count = self.getRecordsCount()
+        first = self._paging_value("FIRST")
+        if first is None:
+            first = 0 if count else None
+        limit = self._paging_value("LIMIT")
+        if limit is None:
+            limit = count
+        last = self._paging_value("LAST")
+        if last is None:
+            last = count - 1 if count else None
+        total = self._paging_value("TOTAL")
+        if total is None:
+            total = count
+        current = math.floor(first / limit) + 1 if first is not None and limit else None
+        pages = math.ceil(total / limit) if total and limit else 0
         return {
-            "COUNT": self.getRecordsCount(),
-            "CURRENTPAGE": self.getCurrentPageNumber(),
-            "FIRST": self.getFirstRecordIndex(),
-            "LAST": self.getLastRecordIndex(),
-            "LIMIT": self.getRecordsLimitation(),
-            "NEXTPAGE": self.getNextPageNumber(),
-            "PAGES": self.getNumberOfPages(),
-            "PREVIOUSPAGE": self.getPreviousPageNumber(),
-            "TOTAL": self.getRecordsTotalCount(),
+            "COUNT": count,
+            "CURRENTPAGE": current,
+            "FIRST": first,
+            "LAST": last,
+            "LIMIT": limit,
+            "NEXTPAGE": None if current is None else min(current + 1, pages),
+            "PAGES": pages,
+            "PREVIOUSPAGE": current - 1 if current is not None and current - 1 else None,
+            "TOTAL": total,
         }
 
     def getListHash(self) -> dict[str, Any]:

@@ -55,6 +55,12 @@ impl<'a> Parsed<'a> {
     }
 }
 
+/// Whether a response may hold a `{KEY}` placeholder (it has a `{`): only such responses
+/// need the substitution pass.
+pub fn may_have_placeholder(body: &[u8]) -> bool {
+    memchr(b'{', body).is_some()
+}
+
 /// Parse a response text with the original's line grammar (spec §2.2).
 ///
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it

@@ -87,7 +87,7 @@ fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Hash
 /// or `DESCRIPTION`: an invalid response).
 #[pyfunction]
 fn hexonet_parse_response<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
-    if body.contains(&b'{') {
+    if hexonet::may_have_placeholder(body) {
         return Ok(None);
     }
     let Ok(text) = std::str::from_utf8(body) else {
