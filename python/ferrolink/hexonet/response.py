@@ -176,7 +176,12 @@ class Response(ResponseTemplate):
         if records is None:
             rows = self._rows
             if rows is None:
-                rows = self._row_list()
+                row = self._pending_row
+                if row is not None:  # as in _row_list, one call less for status responses
+                    self._pending_row = row.copy()
+                    rows = self._rows = [row]
+                else:
+                    rows = self._row_list()
             records = self._records = list(map(Record, rows))
         return records
 
