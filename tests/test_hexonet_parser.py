@@ -256,3 +256,15 @@ def test_serialize_parse_round_trip(
     if properties:
         h["PROPERTY"] = properties
     assert responseparser.parse(responseparser.serialize(h)) == h
+
+
+def test_many_columns_interleaved() -> None:
+    """Past 16 columns names are looked up by index: same table as the scan gives."""
+    names = [f"C{i}" for i in range(40)]
+    lines = ["CODE=200", "DESCRIPTION=ok"]
+    lines += [f"PROPERTY[{n}][{row}]=v{n}-{row}" for row in range(3) for n in names]
+    lines.append("property[ c7 ][3]=late")
+    h = responseparser.parse("\n".join(lines))
+    assert list(h["PROPERTY"]) == names
+    assert h["PROPERTY"]["C0"] == ["vC0-0", "vC0-1", "vC0-2"]
+    assert h["PROPERTY"]["C7"] == ["vC7-0", "vC7-1", "vC7-2", "late"]

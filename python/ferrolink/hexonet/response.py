@@ -179,9 +179,10 @@ class Response(ResponseTemplate):
                 row = self._pending_row
                 if row is not None:  # as in _row_list, one call less for status responses
                     self._pending_row = row.copy()
-                    rows = self._rows = [row]
-                else:
-                    rows = self._row_list()
+                    self._rows = [row]
+                    records = self._records = [Record(row)]
+                    return records
+                rows = self._row_list()
             records = self._records = list(map(Record, rows))
         return records
 

@@ -73,7 +73,8 @@ pub fn parse(text: &str) -> Parsed<'_> {
         // A property line takes some 30-60 bytes: start near the count, grow rarely.
         values: Vec::with_capacity((text.len() / 64).max(8)),
     };
-    let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
+    // Built only for responses with many columns (see `column_of`).
+    let mut index: Option<HashMap<Cow<'_, str>, usize>> = None;
     let bytes = text.as_bytes();
     let mut start = 0;
     // The previous property line's `PROPERTY[NAME]` prefix as written, and its column: list
@@ -135,7 +136,7 @@ pub fn parse(text: &str) -> Parsed<'_> {
 /// The index of the column a property name (as written) belongs to, added if new.
 fn column_of<'a>(
     columns: &mut Vec<Cow<'a, str>>,
-    index: &mut HashMap<Cow<'a, str>, usize>,
+    index: &mut Option<HashMap<Cow<'a, str>, usize>>,
     raw_name: &'a str,
 ) -> usize {
     let name = property_key(raw_name);
@@ -143,16 +144,17 @@ fn column_of<'a>(
     let found = if columns.len() <= LINEAR_LOOKUP_MAX {
         columns.iter().position(|c| *c == name)
     } else {
-        if index.is_empty() {
-            for (i, c) in columns.iter().enumerate() {
-                index.insert(c.clone(), i);
-            }
-        }
-        index.get(&name).copied()
+        index
+            .get_or_insert_with(|| {
+                let pairs = columns.iter().enumerate();
+                pairs.map(|(i, c)| (c.clone(), i)).collect()
+            })
+            .get(&name)
+            .copied()
     };
     found.unwrap_or_else(|| {
         let i = columns.len();
-        if !index.is_empty() {
+        if let Some(index) = index {
             index.insert(name.clone(), i);
         }
         columns.push(name);
