@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
@@ -22,29 +20,11 @@ import pytest
 
 import ferrolink.sandbox
 from ferrolink.hexonet.apiclient import ISPAPI_CONNECTION_URL_PROXY, APIClient
+from ferrolink.sandbox.ports import free_port, wait_for_port
 
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text() if log.exists() else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port}")
 
 
 def apache_config(tmp: Path, port: int, upstream: str, ca_file: str) -> list[str]:
@@ -137,7 +117,11 @@ def proxy_url(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        wait_for_port(port, proc, tmp_path / "error.log")
+        try:
+            wait_for_port(port, process=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            log = tmp_path / "error.log"
+            raise RuntimeError(f"{exc}: {log.read_text() if log.exists() else ''}") from exc
         yield f"http://127.0.0.1:{port}/api/call.cgi"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -12,7 +12,7 @@ import pytest
 import ferrolink.sandbox
 from ferrolink import errors
 from ferrolink.http import Client
-from ferrolink.sandbox.nginx import free_port, wait_for_port
+from ferrolink.sandbox.ports import free_port, wait_for_port
 
 TINYPROXY = shutil.which("tinyproxy") or (
     "/usr/bin/tinyproxy" if Path("/usr/bin/tinyproxy").exists() else None

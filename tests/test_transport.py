@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import ferrolink.sandbox
 from ferrolink import errors
 from ferrolink.http import Client
 from ferrolink.sandbox.echo import EchoService, pattern_bytes
+from ferrolink.sandbox.ports import free_port
 from ferrolink.sandbox.service import Environment
 from ferrolink.sandbox.tls import create_tls
 
@@ -101,22 +101,15 @@ def test_read_timeout_from_client_settings(echo_sandbox: ferrolink.sandbox.Sandb
         assert time.monotonic() - started < 0.45
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_refused_connection_is_connect_error() -> None:
     with Client(trust_env=False) as c, pytest.raises(errors.ConnectError) as info:
-        c.get(f"http://127.0.0.1:{_free_port()}/")
+        c.get(f"http://127.0.0.1:{free_port()}/")
     assert isinstance(info.value, ConnectionError)
     assert "127.0.0.1" in str(info.value)
 
 
 def test_credentials_never_in_error_messages() -> None:
-    port = _free_port()
+    port = free_port()
     with Client(trust_env=False) as c, pytest.raises(errors.ConnectError) as info:
         c.get(f"http://alice:s3cr3t-pw@127.0.0.1:{port}/")
     assert "s3cr3t-pw" not in str(info.value)

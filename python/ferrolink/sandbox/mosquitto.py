@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-from .nginx import free_port, wait_for_port
+from .ports import free_port, wait_for_port
 
 __all__ = ["find_mosquitto", "mosquitto_broker"]
 

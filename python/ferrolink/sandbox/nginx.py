@@ -8,18 +8,17 @@ process, waits until it accepts connections and stops it on exit.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+from .ports import free_port, wait_for_port
 from .tls import SandboxTLS
 
-__all__ = ["find_nginx", "free_port", "nginx_server", "wait_for_port"]
+__all__ = ["find_nginx", "nginx_server"]
 
 Route = tuple[int, bytes, str]  # status, body, content type
 
@@ -28,29 +27,6 @@ def find_nginx() -> Optional[str]:
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for_port(
-    port: int, timeout: float = 10.0, process: Optional[subprocess.Popen[bytes]] = None
-) -> None:
-    """Block until 127.0.0.1:``port`` accepts a connection (or fail clearly)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with status {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
 def _quoted(body: bytes) -> str:
