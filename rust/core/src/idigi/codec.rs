@@ -151,7 +151,8 @@ pub fn encode_ack(block_id: u16, status: u16) -> [u8; 10] {
     out
 }
 
-/// PublishMessage; with `compression` 1 the payload is zlib-compressed here.
+/// PublishMessage; with `compression` 1 the payload is zlib-compressed here, at zlib's default
+/// level as a real server (Java's `Deflater`) sends it.
 pub fn encode_publish(
     block_id: u16,
     count: u16,
@@ -164,7 +165,7 @@ pub fn encode_publish(
         COMPRESSION_ZLIB => {
             let mut z = ZlibEncoder::new(
                 Vec::with_capacity(payload.len() / 2 + 64),
-                flate2::Compression::fast(),
+                flate2::Compression::default(),
             );
             z.write_all(payload)
                 .and_then(|()| z.finish())
