@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import zlib
 
 import pytest
@@ -181,6 +182,32 @@ def test_body_errors_keep_the_stream_aligned_but_header_errors_are_final() -> No
         small.feed(codec.encode_publish_message(1, b"x" * 200))
     with pytest.raises(codec.FrameError, match="unusable"):
         small.feed(codec.encode_ack(1))
+
+
+def test_big_feed_inflates_in_order_with_per_frame_errors() -> None:
+    # Big enough for the GIL-free, multi-threaded inflate path of the core.
+    rng = random.Random(4)
+    payloads = [json.dumps({"i": i, "v": rng.randbytes(400).hex()}).encode() for i in range(300)]
+    frames = [
+        codec.encode_publish_message(i, zlib.compress(p), compression=1, raw=True)
+        for i, p in enumerate(payloads)
+    ]
+    frames[150] = codec.encode_publish_message(150, b"\x78\x9c\xff\xff", compression=1, raw=True)
+    frames[151] = codec.encode_publish_message(151, payloads[151])  # uncompressed among zlib
+    stream = b"".join(frames)
+    assert len(stream) > 64 * 1024
+    decoder = codec.FrameDecoder()
+    with pytest.raises(codec.FrameError, match="block 150:") as info:
+        decoder.feed(stream[:100_000])
+    tail = decoder.feed(stream[100_000:])
+    got = info.value.frames + tail
+    assert [f.block_id for f in got if isinstance(f, codec.PublishMessage)] == [
+        i for i in range(300) if i != 150
+    ]
+    assert [f.payload for f in got if isinstance(f, codec.PublishMessage)] == [
+        p for i, p in enumerate(payloads) if i != 150
+    ]
+    assert len(info.value.errors) == 1 and decoder.buffered == 0
 
 
 def test_decompression_bomb_is_refused() -> None:
