@@ -12,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::io::Read;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use libdeflater::{DecompressionError, Decompressor};
 use rayon::prelude::*;
@@ -138,6 +139,22 @@ fn gunzip(data: &[u8], max_output: usize) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+/// The process that may use rayon's pool (0: none yet).
+///
+/// The pool does not survive `fork()`: its threads stay in the parent, and a child that handed
+/// it work would wait forever. Python programs fork after doing work (multiprocessing's default
+/// on Linux, gunicorn `--preload`, Celery), so a forked child of a process that used the pool
+/// inflates on its own thread instead.
+static POOL_OWNER: AtomicU32 = AtomicU32::new(0);
+
+fn pool_is_ours() -> bool {
+    let me = std::process::id();
+    match POOL_OWNER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => true,
+        Err(owner) => owner == me,
+    }
+}
+
 thread_local! {
     /// Each pool worker keeps one inflater, so its scratch buffer and state are reused.
     static WORKER_INFLATER: RefCell<Inflater> = RefCell::new(Inflater::new());
@@ -156,15 +173,19 @@ fn inflate_on_worker(data: &[u8], max_output: usize) -> Result<Vec<u8>, CodecErr
 /// Inflate every payload in `inputs`, results in the same order, each with its own outcome.
 ///
 /// Big enough batches go to the current rayon pool (the global one unless the caller runs in
-/// another), in tasks of at least [`TASK_MIN_BYTES`]; small ones, or a one-thread pool, use
-/// `inline` on the calling thread.
+/// another), in tasks of at least [`TASK_MIN_BYTES`]; small ones, a one-thread pool, or a
+/// process forked from one that used the pool, use `inline` on the calling thread.
 pub fn inflate_all<T: AsRef<[u8]> + Sync>(
     inline: &mut Inflater,
     inputs: &[T],
     max_output: usize,
 ) -> Vec<Result<Vec<u8>, CodecError>> {
     let bytes: usize = inputs.iter().map(|i| i.as_ref().len()).sum();
-    if inputs.len() < 2 || bytes < PARALLEL_MIN_BYTES || rayon::current_num_threads() < 2 {
+    if inputs.len() < 2
+        || bytes < PARALLEL_MIN_BYTES
+        || !pool_is_ours()
+        || rayon::current_num_threads() < 2
+    {
         return inputs
             .iter()
             .map(|i| inline.inflate(i.as_ref(), max_output))
