@@ -1,11 +1,16 @@
 """iDigi push: ferrolink vs devicecloud 0.5.10 (``pip install --no-deps devicecloud==0.5.10``).
 
-Groups: decode (framing + inflate, 20,000 ~1 KiB JSON frames, with and without zlib), bigframe
+Groups: decode (framing + inflate, 20,000 1 KiB JSON frames, with and without zlib), bigframe
 (one 4 MiB frame in 1,460-byte reads, and a 64 KiB one), e2e (connect to a loopback push server
 -> last of 20,000 callbacks: devicecloud's TCPClientManager on plain TCP, ferrolink on plain TCP
 and TLS). In e2e both peers hand the callback parsed JSON (devicecloud always json.loads()es);
 ``ferrolink-text`` shows ferrolink's default (the payload text). Stopping the client is not
 timed (devicecloud's threads only notice stop() after a 0.1 s select timeout).
+
+The zlib stream is what a real server (Java's Deflater) sends, as in spec §7: each payload is
+compressed by ``zlib.compress`` at the default level (about 587 B per payload, ratio 1.74,
+12.1 MB of frames) and framed as is, so the inflate cost is that of field data rather than of
+whatever level the codec's own encoder uses.
 """
 
 from __future__ import annotations
@@ -55,9 +60,14 @@ def _payloads(n: int = N) -> list[bytes]:
 
 
 def _stream(compress: bool, n: int = N) -> bytes:
+    """Frames of one payload each; with ``compress``, default-level zlib framed raw (spec §7)."""
     payloads = _payloads(n)
+    if not compress:
+        return b"".join(codec.encode_publish_message(i & 0xFFFF, p) for i, p in enumerate(payloads))
     return b"".join(
-        codec.encode_publish_message(i & 0xFFFF, p, compression=int(compress))
+        codec.encode_publish_message(
+            i & 0xFFFF, zlib.compress(p), compression=codec.COMPRESSION_ZLIB, raw=True
+        )
         for i, p in enumerate(payloads)
     )
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import random
+import signal
+import time
+import warnings
 import zlib
 
 import pytest
@@ -181,6 +186,62 @@ def test_body_errors_keep_the_stream_aligned_but_header_errors_are_final() -> No
         small.feed(codec.encode_publish_message(1, b"x" * 200))
     with pytest.raises(codec.FrameError, match="unusable"):
         small.feed(codec.encode_ack(1))
+
+
+def _big_zlib_frames() -> tuple[list[bytes], list[bytes]]:
+    """300 payloads and their zlib frames: enough for the core's multi-threaded inflate."""
+    rng = random.Random(4)
+    payloads = [json.dumps({"i": i, "v": rng.randbytes(400).hex()}).encode() for i in range(300)]
+    frames = [
+        codec.encode_publish_message(i, zlib.compress(p), compression=1, raw=True)
+        for i, p in enumerate(payloads)
+    ]
+    return payloads, frames
+
+
+def test_big_feed_inflates_in_order_with_per_frame_errors() -> None:
+    payloads, frames = _big_zlib_frames()
+    frames[150] = codec.encode_publish_message(150, b"\x78\x9c\xff\xff", compression=1, raw=True)
+    frames[151] = codec.encode_publish_message(151, payloads[151])  # uncompressed among zlib
+    stream = b"".join(frames)
+    assert len(stream) > 64 * 1024
+    decoder = codec.FrameDecoder()
+    with pytest.raises(codec.FrameError, match="block 150:") as info:
+        decoder.feed(stream[:100_000])
+    tail = decoder.feed(stream[100_000:])
+    got = info.value.frames + tail
+    assert [f.block_id for f in got if isinstance(f, codec.PublishMessage)] == [
+        i for i in range(300) if i != 150
+    ]
+    assert [f.payload for f in got if isinstance(f, codec.PublishMessage)] == [
+        p for i, p in enumerate(payloads) if i != 150
+    ]
+    assert len(info.value.errors) == 1 and decoder.buffered == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_forked_child_still_decodes_big_feeds() -> None:
+    # The parent's inflate threads do not exist in a forked child; it must not wait for them.
+    payloads, frames = _big_zlib_frames()
+    stream = b"".join(frames)
+    assert [f.payload for f in codec.FrameDecoder().feed(stream)] == payloads
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads
+        pid = os.fork()
+    if pid == 0:  # child: reports by exit status only, never returns into pytest
+        code = 1
+        try:
+            code = 0 if [f.payload for f in codec.FrameDecoder().feed(stream)] == payloads else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung decoding a big compressed feed")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 def test_decompression_bomb_is_refused() -> None:

@@ -193,6 +193,9 @@ struct MessageTypes {
     unknown: Py<PyAny>,
 }
 
+/// Feeds at least this long are decoded without the GIL whatever they hold.
+const GIL_FREE_FEED: usize = 16 << 10;
+
 /// Incremental decoder; `feed` returns `(frames, errors)` (see `ferrolink.idigi.codec`).
 #[pyclass(module = "ferrolink._core")]
 struct IdigiFrameDecoder {
@@ -231,11 +234,16 @@ impl IdigiFrameDecoder {
         data: PyBackedBytes,
     ) -> PyResult<(Bound<'py, PyList>, Vec<String>)> {
         let (inner, out) = (&mut self.inner, &mut self.out);
-        // Inflating big payloads is real work: do it without the GIL.
-        if data.len() > 64 * 1024 {
+        // Big feeds and any inflating are real work: done without the GIL. Framing a small
+        // feed costs less than giving the GIL up (and maybe waiting for it back), so it keeps
+        // the GIL.
+        if data.len() >= GIL_FREE_FEED {
             py.detach(|| inner.feed(&data, out));
         } else {
-            inner.feed(&data, out);
+            let pending = inner.frame(&data, out);
+            if !pending.is_empty() {
+                py.detach(|| inner.inflate(pending, out));
+            }
         }
         let types = &self.types;
         let mut frames: Vec<Bound<'py, PyAny>> = Vec::with_capacity(out.len());

@@ -3,12 +3,13 @@
 //! Every message starts with a 6-byte header: type (u16) and size (u32, bytes after the
 //! header), big-endian. Sizes are unsigned (the originals read them signed).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use flate2::write::ZlibEncoder;
 use std::io::Write;
 
-use super::inflate::Inflater;
+use super::inflate::{inflate_all, Inflater};
 
 pub const CONNECT_REQUEST: u16 = 0x0001;
 pub const CONNECT_RESPONSE: u16 = 0x0002;
@@ -151,7 +152,8 @@ pub fn encode_ack(block_id: u16, status: u16) -> [u8; 10] {
     out
 }
 
-/// PublishMessage; with `compression` 1 the payload is zlib-compressed here.
+/// PublishMessage; with `compression` 1 the payload is zlib-compressed here, at zlib's default
+/// level as a real server (Java's `Deflater`) sends it.
 pub fn encode_publish(
     block_id: u16,
     count: u16,
@@ -164,7 +166,7 @@ pub fn encode_publish(
         COMPRESSION_ZLIB => {
             let mut z = ZlibEncoder::new(
                 Vec::with_capacity(payload.len() / 2 + 64),
-                flate2::Compression::fast(),
+                flate2::Compression::default(),
             );
             z.write_all(payload)
                 .and_then(|()| z.finish())
@@ -252,17 +254,52 @@ enum State {
 /// stream length whatever the read size. Errors in one frame's body (bad PayloadSize, bad
 /// compression) are reported for that frame only: the header's size keeps the stream aligned.
 /// An unacceptable header (oversized, impossible size) fails the decoder for good.
+///
+/// A feed frames everything first and then inflates the compressed payloads it found together,
+/// across threads when there are enough of them (see [`inflate_all`]); results keep stream order.
 pub struct FrameDecoder {
     state: State,
     header: [u8; HEADER_LEN],
     header_len: usize,
     body: Vec<u8>,
     max_frame: usize,
+    max_payload: usize,
     inflater: Inflater,
 }
 
 /// One decode result: a message, or the reason one frame was unusable.
 pub type Decoded = Result<Message, CodecError>;
+
+/// A compressed PublishMessage framed but not yet inflated.
+struct PendingPayload<'a> {
+    /// Where its placeholder sits in the output.
+    slot: usize,
+    block_id: u16,
+    /// The whole body, prefix included: borrowed from the input when the frame arrived whole.
+    body: Cow<'a, [u8]>,
+}
+
+impl AsRef<[u8]> for PendingPayload<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.body.get(PUBLISH_PREFIX_LEN..).unwrap_or_default()
+    }
+}
+
+/// The compressed payloads one [`FrameDecoder::frame`] call left for [`FrameDecoder::inflate`].
+pub struct PendingInflate<'a> {
+    payloads: Vec<PendingPayload<'a>>,
+}
+
+impl PendingInflate<'_> {
+    /// Number of payloads to inflate.
+    pub fn len(&self) -> usize {
+        self.payloads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.payloads.is_empty()
+    }
+}
 
 impl FrameDecoder {
     pub fn new(max_frame: usize, max_payload: usize) -> Self {
@@ -272,7 +309,8 @@ impl FrameDecoder {
             header_len: 0,
             body: Vec::new(),
             max_frame,
-            inflater: Inflater::new(max_payload),
+            max_payload,
+            inflater: Inflater::new(),
         }
     }
 
@@ -287,14 +325,25 @@ impl FrameDecoder {
     }
 
     /// Decode everything `data` completes, appending results to `out`.
-    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<Decoded>) {
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<Decoded>) {
+        let pending = self.frame(data, out);
+        self.inflate(pending, out);
+    }
+
+    /// First half of [`feed`](Self::feed): appends every frame `data` completes to `out`, a
+    /// compressed PublishMessage as a placeholder with an empty payload, and returns those
+    /// payloads. Pass them to [`inflate`](Self::inflate) with the same `out` before reading it.
+    pub fn frame<'a>(&mut self, mut data: &'a [u8], out: &mut Vec<Decoded>) -> PendingInflate<'a> {
+        let mut pending = PendingInflate {
+            payloads: Vec::new(),
+        };
         while !data.is_empty() {
             match &mut self.state {
                 State::Failed(e) => {
                     out.push(Err(CodecError::new(format!(
                         "stream unusable after an earlier error: {e}"
                     ))));
-                    return;
+                    break;
                 }
                 State::Header => {
                     let take = (HEADER_LEN - self.header_len).min(data.len());
@@ -327,20 +376,51 @@ impl FrameDecoder {
                     let (message_type, size) = (*message_type, *size);
                     if self.body.is_empty() && data.len() >= size {
                         // Whole frame present: decode in place, no copy into the buffer.
-                        out.push(self.decode_body(message_type, &data[..size]));
+                        let body = Cow::Borrowed(&data[..size]);
                         data = &data[size..];
                         self.state = State::Header;
+                        finish_frame(message_type, body, out, &mut pending);
                     } else {
+                        if self.body.is_empty() {
+                            // Sized once from the header: reassembly never reallocates.
+                            self.body.reserve_exact(size);
+                        }
                         let take = (size - self.body.len()).min(data.len());
                         self.body.extend_from_slice(&data[..take]);
                         data = &data[take..];
                         if self.body.len() == size {
-                            let body = std::mem::take(&mut self.body);
-                            out.push(self.decode_body(message_type, &body));
+                            let body = Cow::Owned(std::mem::take(&mut self.body));
                             self.state = State::Header;
+                            finish_frame(message_type, body, out, &mut pending);
                         }
                     }
                 }
+            }
+        }
+        pending
+    }
+
+    /// Second half of [`feed`](Self::feed): inflates `pending` and puts each payload, or the
+    /// reason it could not be inflated, in its frame's place in `out`.
+    pub fn inflate(&mut self, pending: PendingInflate<'_>, out: &mut [Decoded]) {
+        if pending.payloads.is_empty() {
+            return;
+        }
+        let results = inflate_all(&mut self.inflater, &pending.payloads, self.max_payload);
+        for (p, result) in pending.payloads.iter().zip(results) {
+            let Some(slot) = out.get_mut(p.slot) else {
+                continue;
+            };
+            match (result, slot) {
+                (Ok(payload), Ok(Message::Publish(publish))) => publish.payload = payload,
+                (Err(e), slot) => {
+                    *slot = Err(CodecError::new(format!(
+                        "PublishMessage block {}: {e}",
+                        p.block_id
+                    )))
+                }
+                // `out` was changed between `frame` and `inflate`: nothing sane to fill in.
+                (Ok(_), _) => {}
             }
         }
     }
@@ -368,7 +448,6 @@ impl FrameDecoder {
                     "message type {message_type} declares an impossible size of {size} bytes"
                 ))
             } else {
-                self.body = Vec::with_capacity(size);
                 State::Body { message_type, size }
             }
         } else if size == 0 {
@@ -388,60 +467,81 @@ impl FrameDecoder {
             out.push(Err(e.clone()));
         }
     }
+}
 
-    fn decode_body(&mut self, message_type: u16, body: &[u8]) -> Decoded {
-        match message_type {
-            CONNECT_REQUEST => decode_connect_request(body),
-            CONNECT_RESPONSE => Ok(Message::ConnectResponse {
-                status: be16(body, 0),
-                version: be16(body, 2),
-            }),
-            PUBLISH_MESSAGE_RECEIVED => Ok(Message::Ack {
-                block_id: be16(body, 0),
-                status: be16(body, 2),
-            }),
-            _ => self.decode_publish(body).map(Message::Publish),
-        }
-    }
-
-    fn decode_publish(&mut self, body: &[u8]) -> Result<Publish, CodecError> {
-        let block_id = be16(body, 0);
-        let count = be16(body, 2);
-        let compression = body[4];
-        let format = body[5];
-        let payload_size = be32(body, 6);
-        let data = &body[PUBLISH_PREFIX_LEN..];
-        if usize::try_from(payload_size).ok() != Some(data.len()) {
-            return Err(CodecError::new(format!(
-                "PublishMessage block {block_id}: PayloadSize {payload_size} does not match the frame (size - 10 = {})",
-                data.len()
-            )));
-        }
-        if format != FORMAT_XML && format != FORMAT_JSON {
-            return Err(CodecError::new(format!(
-                "PublishMessage block {block_id}: unknown format byte {format} (0 XML, 1 JSON)"
-            )));
-        }
-        let payload = match compression {
-            COMPRESSION_NONE => data.to_vec(),
-            COMPRESSION_ZLIB => self
-                .inflater
-                .inflate(data)
-                .map_err(|e| CodecError::new(format!("PublishMessage block {block_id}: {e}")))?,
-            other => {
-                return Err(CodecError::new(format!(
-                    "PublishMessage block {block_id}: unknown compression byte {other} (0 none, 1 zlib)"
-                )))
+/// Decode one complete body into `out`; a compressed payload is queued in `pending` instead.
+fn finish_frame<'a>(
+    message_type: u16,
+    body: Cow<'a, [u8]>,
+    out: &mut Vec<Decoded>,
+    pending: &mut PendingInflate<'a>,
+) {
+    let decoded = match message_type {
+        CONNECT_REQUEST => decode_connect_request(&body),
+        CONNECT_RESPONSE => Ok(Message::ConnectResponse {
+            status: be16(&body, 0),
+            version: be16(&body, 2),
+        }),
+        PUBLISH_MESSAGE_RECEIVED => Ok(Message::Ack {
+            block_id: be16(&body, 0),
+            status: be16(&body, 2),
+        }),
+        _ => match decode_publish_prefix(&body) {
+            Ok(publish) if publish.compression == COMPRESSION_ZLIB => {
+                pending.payloads.push(PendingPayload {
+                    slot: out.len(),
+                    block_id: publish.block_id,
+                    body,
+                });
+                Ok(Message::Publish(publish))
             }
-        };
-        Ok(Publish {
-            block_id,
-            count,
-            compression,
-            format,
-            payload,
-        })
+            Ok(mut publish) => {
+                publish.payload = match body {
+                    Cow::Borrowed(b) => b[PUBLISH_PREFIX_LEN..].to_vec(),
+                    // A reassembled body becomes the payload: no second allocation for big frames.
+                    Cow::Owned(mut b) => {
+                        b.drain(..PUBLISH_PREFIX_LEN);
+                        b
+                    }
+                };
+                Ok(Message::Publish(publish))
+            }
+            Err(e) => Err(e),
+        },
+    };
+    out.push(decoded);
+}
+
+/// A PublishMessage's prefix, checked against the frame; the payload is left empty.
+fn decode_publish_prefix(body: &[u8]) -> Result<Publish, CodecError> {
+    let block_id = be16(body, 0);
+    let count = be16(body, 2);
+    let compression = body[4];
+    let format = body[5];
+    let payload_size = be32(body, 6);
+    let data_len = body.len() - PUBLISH_PREFIX_LEN;
+    if usize::try_from(payload_size).ok() != Some(data_len) {
+        return Err(CodecError::new(format!(
+            "PublishMessage block {block_id}: PayloadSize {payload_size} does not match the frame (size - 10 = {data_len})"
+        )));
     }
+    if format != FORMAT_XML && format != FORMAT_JSON {
+        return Err(CodecError::new(format!(
+            "PublishMessage block {block_id}: unknown format byte {format} (0 XML, 1 JSON)"
+        )));
+    }
+    if compression != COMPRESSION_NONE && compression != COMPRESSION_ZLIB {
+        return Err(CodecError::new(format!(
+            "PublishMessage block {block_id}: unknown compression byte {compression} (0 none, 1 zlib)"
+        )));
+    }
+    Ok(Publish {
+        block_id,
+        count,
+        compression,
+        format,
+        payload: Vec::new(),
+    })
 }
 
 fn decode_connect_request(body: &[u8]) -> Decoded {
@@ -542,6 +642,163 @@ mod tests {
         for chunk in 1..stream.len() {
             assert_eq!(decode_all(&stream, chunk), whole, "chunk {chunk}");
         }
+    }
+
+    /// ~1 KiB JSON-like payloads that compress about 2x (a little LCG: no test-only crates).
+    fn payload(i: u32) -> Vec<u8> {
+        let mut x = i.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let noise: String = (0..900)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(b"abcdef0123"[(x >> 16) as usize % 10])
+            })
+            .collect();
+        format!("{{\"i\":{i},\"data\":\"{noise}\"}}").into_bytes()
+    }
+
+    /// 400 frames: mostly zlib, every 5th uncompressed, every 7th raw deflate, an ack and an
+    /// unknown type in between, and corrupt zlib at `corrupt` (truncated) positions.
+    fn mixed_stream(corrupt: &[u32]) -> Vec<u8> {
+        let mut stream = Vec::new();
+        for i in 0..400u32 {
+            let block = u16::try_from(i).unwrap();
+            let p = payload(i);
+            let frame = if corrupt.contains(&i) {
+                let z = encode_publish(block, 1, COMPRESSION_ZLIB, FORMAT_JSON, &p).unwrap();
+                let data = &z[HEADER_LEN + PUBLISH_PREFIX_LEN..];
+                encode_publish_raw(
+                    block,
+                    1,
+                    COMPRESSION_ZLIB,
+                    FORMAT_JSON,
+                    &data[..data.len() / 2],
+                )
+                .unwrap()
+            } else if i % 7 == 0 {
+                let mut d = flate2::write::DeflateEncoder::new(Vec::new(), Default::default());
+                d.write_all(&p).unwrap();
+                let raw = d.finish().unwrap();
+                encode_publish_raw(block, 1, COMPRESSION_ZLIB, FORMAT_JSON, &raw).unwrap()
+            } else if i % 5 == 0 {
+                encode_publish(block, 1, COMPRESSION_NONE, FORMAT_JSON, &p).unwrap()
+            } else {
+                encode_publish(block, 1, COMPRESSION_ZLIB, FORMAT_JSON, &p).unwrap()
+            };
+            stream.extend(frame);
+            if i == 123 {
+                stream.extend(encode_ack(9, 200));
+                stream.extend(hex("0009 00000002 aabb"));
+            }
+        }
+        stream
+    }
+
+    /// One frame per feed: batches of one are always inflated inline.
+    fn decode_one_by_one(stream: &[u8]) -> Vec<Decoded> {
+        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut out = Vec::new();
+        let mut rest = stream;
+        while !rest.is_empty() {
+            let size = usize::try_from(be32(rest, 2)).unwrap();
+            d.feed(&rest[..HEADER_LEN + size], &mut out);
+            rest = &rest[HEADER_LEN + size..];
+        }
+        out
+    }
+
+    fn block_ids(decoded: &[Decoded]) -> Vec<Option<u16>> {
+        decoded
+            .iter()
+            .map(|d| match d {
+                Ok(Message::Publish(p)) => Some(p.block_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parallel_inflate_keeps_order_and_per_frame_errors() {
+        let stream = mixed_stream(&[0, 150, 151, 399]);
+        let expected = decode_one_by_one(&stream);
+        assert_eq!(expected.len(), 402);
+        // A 4-thread pool makes the parallel path run even on a one-core machine.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        for chunk in [stream.len(), 64 << 10, 16 << 10, 7919, 1000] {
+            let got = pool.install(|| decode_all(&stream, chunk));
+            assert_eq!(got, expected, "chunk {chunk}");
+        }
+        for (i, item) in expected.iter().enumerate() {
+            // Frames 0..=123 sit at their own index; the ack and the unknown type follow 123.
+            let frame = match i {
+                124 | 125 => continue,
+                i if i > 125 => u32::try_from(i - 2).unwrap(),
+                i => u32::try_from(i).unwrap(),
+            };
+            match item {
+                Ok(Message::Publish(p)) => {
+                    assert_eq!(u32::from(p.block_id), frame);
+                    assert_eq!(p.payload, payload(frame), "frame {frame}");
+                }
+                Err(e) => {
+                    assert!([0, 150, 151, 399].contains(&frame), "frame {frame}: {e}");
+                    assert!(e.message.contains(&format!("block {frame}:")), "{e}");
+                    assert!(e.message.contains("invalid deflate"), "{e}");
+                }
+                other => panic!("frame {frame}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            expected[124],
+            Ok(Message::Ack { block_id: 9, .. })
+        ));
+        assert!(matches!(
+            expected[125],
+            Ok(Message::Unknown {
+                message_type: 9,
+                size: 2
+            })
+        ));
+    }
+
+    #[test]
+    fn split_feeds_and_the_two_halves() {
+        let stream = mixed_stream(&[42]);
+        let expected = decode_one_by_one(&stream);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        // Uneven feeds: frames start in one feed and end in a later one.
+        let n = stream.len();
+        let cuts = [0, 5, 900, 40_000, 40_001, n / 2, n * 3 / 4, n];
+        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut out = Vec::new();
+        for w in cuts.windows(2) {
+            let pending = d.frame(&stream[w[0]..w[1]], &mut out);
+            let compressed = pending.len();
+            assert_eq!(pending.is_empty(), compressed == 0);
+            pool.install(|| d.inflate(pending, &mut out));
+        }
+        assert!(d.at_boundary());
+        assert_eq!(out, expected);
+        assert_eq!(block_ids(&out).iter().flatten().count(), 399);
+    }
+
+    #[test]
+    fn pending_payloads_until_inflated() {
+        let stream = mixed_stream(&[]);
+        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut out = Vec::new();
+        let pending = d.frame(&stream, &mut out);
+        // 400 frames: 80 uncompressed (every 5th) are complete already, the rest wait.
+        let waiting = (0..400).filter(|i| i % 5 != 0 || i % 7 == 0).count();
+        assert_eq!(pending.len(), waiting);
+        assert_eq!(block_ids(&out), block_ids(&decode_one_by_one(&stream)));
+        d.inflate(pending, &mut out);
+        assert_eq!(out, decode_one_by_one(&stream));
     }
 
     #[test]
