@@ -11,11 +11,11 @@ import json as _json
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from types import TracebackType
 from typing import Any, Optional, Union
 from urllib.parse import urlencode
 
 from . import _core
+from .closing import ClosesOnExit
 from .errors import InvalidArgumentError
 from .redact import redact_url
 
@@ -120,7 +120,7 @@ def _seconds(name: str, value: Optional[float]) -> Optional[float]:
     return float(value)
 
 
-class Client:
+class Client(ClosesOnExit):
     """A thread-safe HTTP/1.1 client with a keep-alive connection pool over rustls.
 
     Timeouts are in seconds: ``connect_timeout`` for establishing a connection,
@@ -207,17 +207,6 @@ class Client:
     def close(self) -> None:
         """Drop the pool; idle connections are closed. Further requests raise."""
         self._native = None
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._native is None else "open"

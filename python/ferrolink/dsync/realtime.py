@@ -14,9 +14,9 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Optional, Union
 
+from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ServiceError
 from ..http import Client, Response
 from ..redact import MASK, redact_text
@@ -86,7 +86,7 @@ def _header_value(name: str, value: Any) -> str:
     return text
 
 
-class RealtimeRequest:
+class RealtimeRequest(ClosesOnExit):
     """Realtime requests for one entity: ``RealtimeRequest(auth_token, entity_token)``.
 
     ``realtime_endpoint`` is the full URL (default :data:`DEFAULT_ENDPOINT`, no path is
@@ -244,17 +244,6 @@ class RealtimeRequest:
         """Close the connection pool (only when this instance created it)."""
         if self._owns_client:
             self._client.close()
-
-    def __enter__(self) -> RealtimeRequest:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         auth = MASK if self.auth_token else None

@@ -32,6 +32,7 @@ from typing import Any, Optional, Union
 from urllib.parse import urljoin, urlsplit
 
 from .. import _core
+from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError
 from ..http import Client
 from . import idn
@@ -96,7 +97,7 @@ def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
     return flat
 
 
-class APIClient:
+class APIClient(ClosesOnExit):
     """Connector to the HEXONET API (LIVE system by default; see the module docstring).
 
     Keyword-only extras: ``timeout`` (seconds per request, default 300), ``connect_timeout``,
@@ -501,12 +502,6 @@ class APIClient:
     def close(self) -> None:
         """Close the pooled connections (ferrolink addition; the client stays usable)."""
         self._reset_transport()
-
-    def __enter__(self) -> APIClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<APIClient {self._url} {self._config!r}>"

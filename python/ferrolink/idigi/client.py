@@ -23,12 +23,12 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from types import TracebackType
 from typing import Any, Optional, Union
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 from .. import errors
+from ..closing import ClosesOnExit
 from ..http import Client, Response
 from ..redact import redact_text
 from .session import Callback, ErrorHook, PushSession, SessionOptions, StateHook
@@ -73,7 +73,7 @@ def _quote_condition(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-class PushClient:
+class PushClient(ClosesOnExit):
     """REST + push client for one account (see the module docstring).
 
     ``hostname`` may carry a port (``"127.0.0.1:8443"``); ``secure`` selects HTTPS and push port
@@ -131,17 +131,6 @@ class PushClient:
 
     def __repr__(self) -> str:
         return f"<PushClient {self.username or 'api-key'}@{self.hostname} secure={self.secure}>"
-
-    def __enter__(self) -> PushClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.stop_all()

@@ -15,10 +15,10 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, Callable, Optional, Union
 
 from .. import _core
+from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ProtocolError
 from ..http import Client as HttpClient
 from ..redact import MASK, redact_text
@@ -83,7 +83,7 @@ def _parse(body: bytes) -> Any:
         return text
 
 
-class Client:
+class Client(ClosesOnExit):
     """A MyQttHub device session over the REST API.
 
     ``Client(client_id, user_name, password)`` talks to ``https://node02.myqtthub.com``;
@@ -229,14 +229,6 @@ class Client:
         if self._token is None:
             self.login()
         return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     # -- messages ----------------------------------------------------------------------------
 
