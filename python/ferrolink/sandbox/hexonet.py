@@ -30,7 +30,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable, Optional
-from urllib.parse import parse_qsl
 
 import idna
 
@@ -294,11 +293,10 @@ class HexonetService(HttpEmulator):
             return HttpReply(404, "Not Found", "text/html")
         if request.method not in ("POST", "GET"):
             return HttpReply(405, "Method Not Allowed", "text/html")
-        raw = request.body if request.method == "POST" else request.path.encode()
-        text = raw.decode("utf-8", errors="replace")
-        fields = dict(parse_qsl(text, keep_blank_values=True))
-        if request.method == "GET":
-            fields = {k: v[-1] for k, v in request.query.items()}
+        if request.method == "POST":
+            raw, fields = request.body, request.form()
+        else:
+            raw, fields = request.path.encode(), {k: v[-1] for k, v in request.query.items()}
         command = self._decode_command(fields)
         with self._lock:
             self.requests.append(
@@ -388,7 +386,7 @@ class HexonetService(HttpEmulator):
             raise CommandError(530, "Authentication failed; unknown system entity")
         name = cmd.get("COMMAND", "").lower()
         with self._lock:
-            login, role = self._authenticate(entity, fields, name)
+            login, role = self._authenticate(entity, fields)
             if role is not None and not name.startswith(READONLY_PREFIXES):
                 raise CommandError(531, "Authorization failed; command not allowed for this role")
             owner = login
@@ -408,9 +406,7 @@ class HexonetService(HttpEmulator):
             scope = self._scopes.setdefault((entity, owner), Scope())
             return handler(scope, cmd)
 
-    def _authenticate(
-        self, entity: str, fields: dict[str, str], command: str
-    ) -> tuple[str, Optional[str]]:
+    def _authenticate(self, entity: str, fields: dict[str, str]) -> tuple[str, Optional[str]]:
         session_id = fields.get("s_session", "")
         if session_id:
             session = self._sessions.get(session_id)
