@@ -17,6 +17,7 @@ from ferrolink import errors
 from ferrolink.idigi import codec, push_client
 from ferrolink.idigi.client import PushClient
 from ferrolink.sandbox.idigi import IdigiService
+from ferrolink.sandbox.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +181,7 @@ def test_seed_flow_json_callback_and_explicit_acks(client: PushClient, svc: Idig
 def test_create_session_does_not_block_and_reports_failures(
     sb: ferrolink.sandbox.Sandbox, svc: IdigiService
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]
-    c = make_client(sb, svc, push_port=dead_port, max_attempts=2)
+    c = make_client(sb, svc, push_port=free_port(), max_attempts=2)  # nothing listens there
     states: list[str] = []
     problems: list[BaseException] = []
     started = time.monotonic()

@@ -38,7 +38,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urljoin, urlsplit
 
 from ..dsync.rules import envelope_problems, layout_problems
@@ -106,6 +106,11 @@ def default_layout(entity_token: str) -> dict[str, Any]:
 # -- record validation against an entity's fields -------------------------------------------
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ISO_PARSERS: dict[str, Callable[[str], object]] = {
+    "date": date.fromisoformat,
+    "time": time.fromisoformat,
+    "datetime": datetime.fromisoformat,
+}
 
 
 def _type_ok(ftype: str, value: Any) -> bool:
@@ -122,16 +127,12 @@ def _type_ok(ftype: str, value: Any) -> bool:
         return parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
     if ftype == "email":
         return isinstance(value, str) and bool(_EMAIL.match(value))
-    parsers = {
-        "date": date.fromisoformat,
-        "time": time.fromisoformat,
-        "datetime": datetime.fromisoformat,
-    }
-    if ftype in parsers:
+    parse = _ISO_PARSERS.get(ftype)
+    if parse is not None:
         if not isinstance(value, str):
             return False
         try:
-            parsers[ftype](value.replace("Z", "+00:00"))
+            parse(value.replace("Z", "+00:00"))
         except ValueError:
             return False
         return True
@@ -146,17 +147,16 @@ class _Entity:
         self.system = system
         self.name = str(endpoint["entity_name"])
         self.fields: dict[tuple[str, ...], Mapping[str, Any]] = {}
-        self._index(endpoint["fields"], str(endpoint["treekey"]))
+        self._index(endpoint["fields"])
         self.primary_key = next(p for p, f in self.fields.items() if f.get("primary_key"))
         self.records: dict[str, dict[str, Any]] = {}
 
-    def _index(self, fields: list[Mapping[str, Any]], parent: str) -> None:
+    def _index(self, fields: list[Mapping[str, Any]]) -> None:
         root = len(str(self.endpoint["treekey"])) + 1
         for f in fields:
-            treekey = str(f["treekey"])
-            self.fields[tuple(treekey[root:].split("."))] = f
+            self.fields[tuple(str(f["treekey"])[root:].split("."))] = f
             if f.get("fields"):
-                self._index(f["fields"], treekey)
+                self._index(f["fields"])
 
     def problems(self, record: dict[str, Any], partial: bool) -> list[str]:
         """Everything wrong with ``record``; ``partial`` skips the required check (PUT body)."""
@@ -406,12 +406,7 @@ class DsyncService(HttpEmulator):
                 f"the primary key {'.'.join(entity.primary_key)} is missing or not a scalar"
             )
         if problems:
-            return self._reply(
-                self.invalid_payload_status,
-                f"The record does not fit the {entity.name} layout: " + "; ".join(problems),
-                None,
-                detail={"errors": problems},
-            )
+            return self._misfit(entity, problems)
         assert record_id is not None
         entity.records[record_id] = record
         return self._reply(self.success_status, message, record)
@@ -425,13 +420,16 @@ class DsyncService(HttpEmulator):
             )
         problems = entity.problems(body, partial=True)
         if problems:
-            return self._reply(
-                self.invalid_payload_status,
-                f"The record does not fit the {entity.name} layout: " + "; ".join(problems),
-                None,
-                detail={"errors": problems},
-            )
+            return self._misfit(entity, problems)
         return self._store(entity, _merge(old or {}, body), "Record updated", partial=False)
+
+    def _misfit(self, entity: _Entity, problems: list[str]) -> HttpReply:
+        return self._reply(
+            self.invalid_payload_status,
+            f"The record does not fit the {entity.name} layout: " + "; ".join(problems),
+            None,
+            detail={"errors": problems},
+        )
 
     def _delete(self, entity: _Entity, entity_id: Optional[str]) -> HttpReply:
         if entity_id is None or entity_id == "":
@@ -516,8 +514,7 @@ class ConnectorClient:
         url = self.base_url + "/datalayout"
         status, envelope = self._http("GET", url)
         if status != 200:
-            message = envelope.get("message") if isinstance(envelope, dict) else None
-            raise PlatformError(f"GET {url} answered {status}: {message or 'no message'}")
+            raise _rejected("GET", url, status, envelope)
         problems = envelope_problems(envelope)
         if problems:
             raise PlatformError(
@@ -550,6 +547,10 @@ class ConnectorClient:
         extra = {} if entity_id is None else {"Entity-Id": entity_id}
         status, envelope = self._http(method, url, body, extra)
         if not 200 <= status < 300:
-            message = envelope.get("message") if isinstance(envelope, dict) else None
-            raise PlatformError(f"{method} {url} answered {status}: {message or 'no message'}")
+            raise _rejected(method, url, status, envelope)
         return envelope.get("data") if isinstance(envelope, dict) else envelope
+
+
+def _rejected(method: str, url: str, status: int, envelope: Any) -> PlatformError:
+    message = envelope.get("message") if isinstance(envelope, dict) else None
+    return PlatformError(f"{method} {url} answered {status}: {message or 'no message'}")

@@ -136,6 +136,10 @@ class _Monitor:
     def auto_replay(self) -> bool:
         return self.fields.get("monAutoReplayOnConnect") == "true"
 
+    @property
+    def batch_size(self) -> int:
+        return max(int(self.fields.get("monBatchSize", "100") or 1), 1)
+
     def public(self, cst_id: str) -> dict[str, str]:
         out = {"monId": str(self.id), "cstId": cst_id}
         out.update(self.fields)
@@ -490,9 +494,10 @@ class IdigiService(Service):
             if text.lstrip().startswith("{"):
                 data = request.json().get("data")
             else:
-                node = ElementTree.fromstring(text).find(".//data")
+                root = ElementTree.fromstring(text)
+                node = root.find(".//data")
                 data = node.text if node is not None else None
-                stream_node = ElementTree.fromstring(text).find(".//streamId")
+                stream_node = root.find(".//streamId")
                 if not stream and stream_node is not None and stream_node.text:
                     stream = stream_node.text
         except (ValueError, ElementTree.ParseError) as exc:
@@ -800,15 +805,17 @@ class IdigiService(Service):
             return True
         if not mon.backlog or self.faults.stall:
             return False
-        size = max(int(mon.fields.get("monBatchSize", "100") or 1), 1)
         duration = float(mon.fields.get("monBatchDuration", "10") or 0)
         replaying = mon.backlog[0].get("replay") == "true"
-        return len(mon.backlog) >= size or replaying or time.monotonic() - mon.queued_at >= duration
+        return (
+            len(mon.backlog) >= mon.batch_size
+            or replaying
+            or time.monotonic() - mon.queued_at >= duration
+        )
 
     def _take_block(self, mon: _Monitor) -> bytes:
         """Build the next PublishMessage from the backlog (caller holds the lock)."""
-        size = max(int(mon.fields.get("monBatchSize", "100") or 1), 1)
-        msgs = [mon.backlog.popleft() for _ in range(min(size, len(mon.backlog)))]
+        msgs = [mon.backlog.popleft() for _ in range(min(mon.batch_size, len(mon.backlog)))]
         if mon.backlog:
             mon.queued_at = time.monotonic()
         fmt = mon.fields.get("monFormatType", "json")
@@ -824,18 +831,18 @@ class IdigiService(Service):
             mon.outstanding[block_id] = msgs
         mon.last_sent = _now_iso()
         payload = text.encode("utf-8")
-        if mon.fields.get("monCompression") != "zlib":
-            return codec.encode_publish_message(
-                block_id, payload, count=len(msgs), format=format_byte
-            )
-        wbits = {"raw": -15, "gzip": 31}.get(self.faults.deflate, 15)
-        packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
-        data = packer.compress(payload) + packer.flush()
+        compression = codec.COMPRESSION_NONE
+        if mon.fields.get("monCompression") == "zlib":
+            # Compressed here, not by the codec: the faults choose the deflate framing.
+            wbits = {"raw": -15, "gzip": 31}.get(self.faults.deflate, 15)
+            packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+            payload = packer.compress(payload) + packer.flush()
+            compression = codec.COMPRESSION_ZLIB
         return codec.encode_publish_message(
             block_id,
-            data,
+            payload,
             count=len(msgs),
-            compression=codec.COMPRESSION_ZLIB,
+            compression=compression,
             format=format_byte,
             raw=True,
         )

@@ -153,6 +153,15 @@ def _json(data: Any) -> HttpReply:
     return HttpReply(200, json.dumps(data), "application/json")
 
 
+def _pull_entry(topic: str, encoded: str, qos: int, retain: bool, dup: bool) -> dict[str, Any]:
+    """One queued message as ``/pull`` answers it (``encoded``: the payload in base64)."""
+    return {"topic": topic, "payload": encoded, "qos": qos, "retain": retain, "dup": dup}
+
+
+# Services only an administrator's login may call.
+_ADMIN_ONLY = frozenset({"/domain/list", "/domain/view", "/device/list"})
+
+
 class MyQttHubService(HttpEmulator):
     name = "myqtthub"
     serve_plain = True
@@ -171,6 +180,18 @@ class MyQttHubService(HttpEmulator):
         self.max_message_size = DEFAULT_MAX_MESSAGE
         self.strict_token = False
         self.conn_limit: Optional[int] = None
+        self._services: dict[str, Callable[[_Login, dict[str, Any], HttpRequest], HttpReply]] = {
+            "/logout": self._logout,
+            "/publish": self._publish,
+            "/subscribe": self._subscribe,
+            "/pull": self._pull,
+            "/get-subscriptions": self._get_subscriptions,
+            "/change-my-password": self._change_password,
+            "/domain/list": self._domain_list,
+            "/domain/view": self._domain_view,
+            "/device/list": self._device_list,
+            "/stashed/download": self._stash_download,
+        }
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -286,27 +307,15 @@ class MyQttHubService(HttpEmulator):
         body = _json_body(request)
         if request.path == "/login":
             return self._login(body)
-        route = self._routes().get(request.path)
-        if route is None:
+        service = self._services.get(request.path)
+        if service is None:
             return _text(404, f"{FAILED}unknown service {request.path}")
         login = self._authenticate(request, body)
         if login is None:
             return _text(400, TOKEN_ERROR)
-        return route(login, body, request)
-
-    def _routes(self) -> dict[str, Callable[[_Login, dict[str, Any], HttpRequest], HttpReply]]:
-        return {
-            "/logout": self._logout,
-            "/publish": self._publish,
-            "/subscribe": self._subscribe,
-            "/pull": self._pull,
-            "/get-subscriptions": self._get_subscriptions,
-            "/change-my-password": self._change_password,
-            "/domain/list": self._domain_list,
-            "/domain/view": self._domain_view,
-            "/device/list": self._device_list,
-            "/stashed/download": self._stash_download,
-        }
+        if request.path in _ADMIN_ONLY and not login.device.is_admin:
+            return _text(400, f"{FAILED}this service needs administrator credentials")
+        return service(login, body, request)
 
     def _authenticate(self, request: HttpRequest, body: dict[str, Any]) -> Optional[_Login]:
         cookie_token = None
@@ -420,15 +429,7 @@ class MyQttHubService(HttpEmulator):
         for state in self._states.values():
             granted = [q for f, q in state.subscriptions.items() if matches(f, topic)]
             if granted:
-                state.queue.append(
-                    {
-                        "topic": topic,
-                        "payload": encoded,
-                        "qos": min(qos, max(granted)),
-                        "retain": retain,
-                        "dup": dup,
-                    }
-                )
+                state.queue.append(_pull_entry(topic, encoded, min(qos, max(granted)), retain, dup))
 
     def _subscribe(self, login: _Login, body: dict[str, Any], request: HttpRequest) -> HttpReply:
         entries = body.get("subscriptions")
@@ -458,16 +459,12 @@ class MyQttHubService(HttpEmulator):
                 self._broker.subscribe(topic_filter)  # the broker replays retained messages
             else:
                 with self._lock:
+                    subscribed_qos = login.state.subscriptions[topic_filter]
                     for topic, (data, qos) in self._retained.items():
                         if matches(topic_filter, topic):
+                            encoded = base64.b64encode(data).decode()
                             login.state.queue.append(
-                                {
-                                    "topic": topic,
-                                    "payload": base64.b64encode(data).decode(),
-                                    "qos": min(qos, login.state.subscriptions[topic_filter]),
-                                    "retain": True,
-                                    "dup": False,
-                                }
+                                _pull_entry(topic, encoded, min(qos, subscribed_qos), True, False)
                             )
         return _json(codes)
 
@@ -492,21 +489,10 @@ class MyQttHubService(HttpEmulator):
         login.device.password = new
         return _text(200, "Password changed")
 
-    def _admin(self, login: _Login) -> Optional[HttpReply]:
-        if not login.device.is_admin:
-            return _text(400, f"{FAILED}this service needs administrator credentials")
-        return None
-
     def _domain_list(self, login: _Login, body: dict[str, Any], request: HttpRequest) -> HttpReply:
-        denied = self._admin(login)
-        if denied is not None:
-            return denied
         return _json(sorted({d.domain for d in self._devices}))
 
     def _domain_view(self, login: _Login, body: dict[str, Any], request: HttpRequest) -> HttpReply:
-        denied = self._admin(login)
-        if denied is not None:
-            return denied
         domain = body.get("domain")
         members = [d for d in self._devices if d.domain == domain]
         if not members:
@@ -514,9 +500,6 @@ class MyQttHubService(HttpEmulator):
         return _json({"name": domain, "devices": len(members), "connLimit": self.conn_limit})
 
     def _device_list(self, login: _Login, body: dict[str, Any], request: HttpRequest) -> HttpReply:
-        denied = self._admin(login)
-        if denied is not None:
-            return denied
         domain = body.get("domainName")
         return _json(
             [
