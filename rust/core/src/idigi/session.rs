@@ -185,6 +185,8 @@ struct Queue {
 
 struct Shared {
     config: SessionConfig,
+    /// Encoded once at start (which also validates the credentials), sent on every connection.
+    connect_request: Vec<u8>,
     tls: Option<Arc<ClientConfig>>,
     stop: AtomicBool,
     generation: AtomicU64,
@@ -210,8 +212,9 @@ pub struct PushSession {
 impl PushSession {
     /// Validate `config`, load the trust store and start the background thread.
     pub fn start(config: SessionConfig) -> Result<PushSession, SessionError> {
-        codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
-            .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
+        let connect_request =
+            codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
+                .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
         if config.host.is_empty() {
             return Err(SessionError::new(
                 ErrorKind::InvalidArgument,
@@ -225,6 +228,7 @@ impl PushSession {
         };
         let shared = Arc::new(Shared {
             config,
+            connect_request,
             tls,
             stop: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -619,10 +623,8 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
             Conn::Tls(Box::new(stream))
         }
     };
-    let request =
-        codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
-            .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
-    write_all(&mut conn, &request).map_err(|e| io_error(&e, "sending the ConnectRequest"))?;
+    write_all(&mut conn, &shared.connect_request)
+        .map_err(|e| io_error(&e, "sending the ConnectRequest"))?;
     let mut response = [0u8; 10];
     let mut got = 0;
     while got < response.len() {
