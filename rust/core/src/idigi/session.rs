@@ -198,6 +198,15 @@ struct Shared {
     wake: Condvar,
 }
 
+impl Shared {
+    /// Flag the thread to end and wake it from a back-off pause or a full-queue wait.
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_all();
+        self.writable.notify_all();
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking holder cannot leave these structures half-updated; keep going.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -307,9 +316,7 @@ impl PushSession {
 
     /// Ask the thread to end and wait up to `timeout` for it. Returns true once it has ended.
     pub fn stop(&self, timeout: Duration) -> bool {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_all();
-        self.shared.writable.notify_all();
+        self.shared.request_stop();
         let deadline = Instant::now() + timeout;
         let mut slot = lock(&self.thread);
         loop {
@@ -330,9 +337,7 @@ impl PushSession {
 
 impl Drop for PushSession {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_all();
-        self.shared.writable.notify_all();
+        self.shared.request_stop();
     }
 }
 
