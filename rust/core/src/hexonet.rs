@@ -28,33 +28,6 @@ pub struct Parsed<'a> {
     pub values: Vec<(usize, &'a str)>,
 }
 
-impl<'a> Parsed<'a> {
-    /// How many values each column has.
-    pub fn column_lengths(&self) -> Vec<usize> {
-        let mut lengths = vec![0; self.columns.len()];
-        for &(column, _) in &self.values {
-            if let Some(n) = lengths.get_mut(column) {
-                *n += 1;
-            }
-        }
-        lengths
-    }
-
-    /// The values of column `column`, in order.
-    pub fn column_values(&self, column: usize) -> Vec<&'a str> {
-        self.values
-            .iter()
-            .filter(|&&(c, _)| c == column)
-            .map(|&(_, v)| v)
-            .collect()
-    }
-
-    /// Number of records a response has: the length of its longest column.
-    pub fn row_count(&self) -> usize {
-        self.column_lengths().into_iter().max().unwrap_or(0)
-    }
-}
-
 /// Whether a response may hold a `{KEY}` placeholder (it has a `{`): only such responses
 /// need the substitution pass.
 pub fn may_have_placeholder(body: &[u8]) -> bool {
@@ -393,6 +366,29 @@ pub fn post_data(connection: &Connection<'_>, block: &str, secured: bool) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Column views the binding builds in Python; here only to state the tests.
+    impl<'a> Parsed<'a> {
+        fn column_lengths(&self) -> Vec<usize> {
+            let mut lengths = vec![0; self.columns.len()];
+            for &(column, _) in &self.values {
+                lengths[column] += 1;
+            }
+            lengths
+        }
+
+        fn column_values(&self, column: usize) -> Vec<&'a str> {
+            self.values
+                .iter()
+                .filter(|&&(c, _)| c == column)
+                .map(|&(_, v)| v)
+                .collect()
+        }
+
+        fn row_count(&self) -> usize {
+            self.column_lengths().into_iter().max().unwrap_or(0)
+        }
+    }
 
     fn top<'a>(p: &'a Parsed<'_>, key: &str) -> Option<&'a str> {
         p.top.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
 use pyo3::exceptions::PyTypeError;
+use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -55,15 +56,19 @@ fn key_object<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 /// Bodies at least this long are parsed without the GIL (below it, releasing costs more).
 const DETACH_THRESHOLD: usize = 64 * 1024;
 
+/// Run `parse` on a body of `len` bytes, without the GIL when the body is long.
+fn detach_if_long<T: Ungil>(py: Python<'_>, len: usize, parse: impl Ungil + FnOnce() -> T) -> T {
+    if len >= DETACH_THRESHOLD {
+        py.detach(parse)
+    } else {
+        parse()
+    }
+}
+
 /// `responseparser.parse`: the response hash `{KEY: value, "PROPERTY": {NAME: [values]}}`.
 #[pyfunction]
 fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyDict>> {
-    let source: &str = &text;
-    let parsed = if source.len() >= DETACH_THRESHOLD {
-        py.detach(|| hexonet::parse(source))
-    } else {
-        hexonet::parse(source)
-    };
+    let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
@@ -74,11 +79,9 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
 /// `None` when the bytes are not UTF-8 (the caller then decodes them as latin-1).
 #[pyfunction]
 fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
-    let parsed = if body.len() >= DETACH_THRESHOLD {
-        py.detach(|| std::str::from_utf8(body).ok().map(hexonet::parse))
-    } else {
+    let parsed = detach_if_long(py, body.len(), || {
         std::str::from_utf8(body).ok().map(hexonet::parse)
-    };
+    });
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
 
@@ -93,11 +96,7 @@ fn hexonet_parse_response<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<
     let Ok(text) = std::str::from_utf8(body) else {
         return Ok(None);
     };
-    let parsed = if body.len() >= DETACH_THRESHOLD {
-        py.detach(|| hexonet::parse(text))
-    } else {
-        hexonet::parse(text)
-    };
+    let parsed = detach_if_long(py, body.len(), || hexonet::parse(text));
     let has = |name: &str| parsed.top.iter().any(|(key, _)| key == name);
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);

@@ -89,15 +89,16 @@ pub enum Message {
     },
 }
 
-fn header(message_type: u16, size: usize, capacity: usize) -> Result<Vec<u8>, CodecError> {
-    let size = u32::try_from(size).map_err(|_| {
+/// A message's header in a buffer sized for its `size`-byte body.
+fn header(message_type: u16, size: usize) -> Result<Vec<u8>, CodecError> {
+    let size32 = u32::try_from(size).map_err(|_| {
         CodecError::new(format!(
             "message body of {size} bytes exceeds the u32 size field"
         ))
     })?;
-    let mut out = Vec::with_capacity(HEADER_LEN + capacity);
+    let mut out = Vec::with_capacity(HEADER_LEN + size);
     out.extend_from_slice(&message_type.to_be_bytes());
-    out.extend_from_slice(&size.to_be_bytes());
+    out.extend_from_slice(&size32.to_be_bytes());
     Ok(out)
 }
 
@@ -122,7 +123,7 @@ pub fn encode_connect_request(
         ))
     })?;
     let body = 10 + user.len() + pass.len();
-    let mut out = header(CONNECT_REQUEST, body, body)?;
+    let mut out = header(CONNECT_REQUEST, body)?;
     out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     out.extend_from_slice(&user_len.to_be_bytes());
     out.extend_from_slice(user);
@@ -132,24 +133,24 @@ pub fn encode_connect_request(
     Ok(out)
 }
 
+/// A 10-byte message: header with size 4, then two u16 fields.
+fn two_field_message(message_type: u16, first: u16, second: u16) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    out[..2].copy_from_slice(&message_type.to_be_bytes());
+    out[2..6].copy_from_slice(&4u32.to_be_bytes());
+    out[6..8].copy_from_slice(&first.to_be_bytes());
+    out[8..].copy_from_slice(&second.to_be_bytes());
+    out
+}
+
 /// ConnectResponse: status and the server's protocol version (10 bytes).
 pub fn encode_connect_response(status: u16, version: u16) -> [u8; 10] {
-    let mut out = [0u8; 10];
-    out[..2].copy_from_slice(&CONNECT_RESPONSE.to_be_bytes());
-    out[2..6].copy_from_slice(&4u32.to_be_bytes());
-    out[6..8].copy_from_slice(&status.to_be_bytes());
-    out[8..].copy_from_slice(&version.to_be_bytes());
-    out
+    two_field_message(CONNECT_RESPONSE, status, version)
 }
 
 /// PublishMessageReceived, the documented 10-byte form `0004 00000004 <block> <status>`.
 pub fn encode_ack(block_id: u16, status: u16) -> [u8; 10] {
-    let mut out = [0u8; 10];
-    out[..2].copy_from_slice(&PUBLISH_MESSAGE_RECEIVED.to_be_bytes());
-    out[2..6].copy_from_slice(&4u32.to_be_bytes());
-    out[6..8].copy_from_slice(&block_id.to_be_bytes());
-    out[8..].copy_from_slice(&status.to_be_bytes());
-    out
+    two_field_message(PUBLISH_MESSAGE_RECEIVED, block_id, status)
 }
 
 /// PublishMessage; with `compression` 1 the payload is zlib-compressed here, at zlib's default
@@ -161,7 +162,7 @@ pub fn encode_publish(
     format: u8,
     payload: &[u8],
 ) -> Result<Vec<u8>, CodecError> {
-    let data: std::borrow::Cow<'_, [u8]> = match compression {
+    let data: Cow<'_, [u8]> = match compression {
         COMPRESSION_NONE => payload.into(),
         COMPRESSION_ZLIB => {
             let mut z = ZlibEncoder::new(
@@ -192,11 +193,7 @@ pub fn encode_publish_raw(
 ) -> Result<Vec<u8>, CodecError> {
     let payload_size = u32::try_from(data.len())
         .map_err(|_| CodecError::new(format!("payload of {} bytes exceeds u32", data.len())))?;
-    let mut out = header(
-        PUBLISH_MESSAGE,
-        PUBLISH_PREFIX_LEN + data.len(),
-        PUBLISH_PREFIX_LEN + data.len(),
-    )?;
+    let mut out = header(PUBLISH_MESSAGE, PUBLISH_PREFIX_LEN + data.len())?;
     out.extend_from_slice(&block_id.to_be_bytes());
     out.extend_from_slice(&count.to_be_bytes());
     out.push(compression);

@@ -185,6 +185,8 @@ struct Queue {
 
 struct Shared {
     config: SessionConfig,
+    /// Encoded once at start (which also validates the credentials), sent on every connection.
+    connect_request: Vec<u8>,
     tls: Option<Arc<ClientConfig>>,
     stop: AtomicBool,
     generation: AtomicU64,
@@ -194,6 +196,15 @@ struct Shared {
     acks: Mutex<Vec<(u64, u16, u16)>>,
     sleeper: Mutex<()>,
     wake: Condvar,
+}
+
+impl Shared {
+    /// Flag the thread to end and wake it from a back-off pause or a full-queue wait.
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_all();
+        self.writable.notify_all();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -210,8 +221,9 @@ pub struct PushSession {
 impl PushSession {
     /// Validate `config`, load the trust store and start the background thread.
     pub fn start(config: SessionConfig) -> Result<PushSession, SessionError> {
-        codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
-            .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
+        let connect_request =
+            codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
+                .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
         if config.host.is_empty() {
             return Err(SessionError::new(
                 ErrorKind::InvalidArgument,
@@ -225,6 +237,7 @@ impl PushSession {
         };
         let shared = Arc::new(Shared {
             config,
+            connect_request,
             tls,
             stop: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -303,9 +316,7 @@ impl PushSession {
 
     /// Ask the thread to end and wait up to `timeout` for it. Returns true once it has ended.
     pub fn stop(&self, timeout: Duration) -> bool {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_all();
-        self.shared.writable.notify_all();
+        self.shared.request_stop();
         let deadline = Instant::now() + timeout;
         let mut slot = lock(&self.thread);
         loop {
@@ -326,9 +337,7 @@ impl PushSession {
 
 impl Drop for PushSession {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_all();
-        self.shared.writable.notify_all();
+        self.shared.request_stop();
     }
 }
 
@@ -619,10 +628,8 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
             Conn::Tls(Box::new(stream))
         }
     };
-    let request =
-        codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
-            .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
-    write_all(&mut conn, &request).map_err(|e| io_error(&e, "sending the ConnectRequest"))?;
+    write_all(&mut conn, &shared.connect_request)
+        .map_err(|e| io_error(&e, "sending the ConnectRequest"))?;
     let mut response = [0u8; 10];
     let mut got = 0;
     while got < response.len() {
