@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from .channels import Channel
 from .errors import ExpError, UsageError
-from .session import NO_BODY, path_of
+from .session import path_of
 
 if TYPE_CHECKING:
     from .sdk import Exp
@@ -347,7 +347,3 @@ def _link(document: dict[str, Any], field: str) -> Optional[str]:
     linked = document.get(field)
     uuid = linked.get("uuid") if isinstance(linked, dict) else None
     return uuid if isinstance(uuid, str) and uuid else None
-
-
-def _no_body(document: Any) -> Any:
-    return NO_BODY if document is None else document

@@ -26,10 +26,9 @@ from .resources import (
     Resource,
     Thing,
     Zone,
-    _no_body,
     data_path,
 )
-from .session import NO_BODY, Session, path_of
+from .session import Session, path_of
 
 __all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
 
@@ -168,9 +167,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "POST", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("POST", path, params=params, payload=payload, timeout=timeout)
 
     def patch(
         self,
@@ -180,9 +177,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "PATCH", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("PATCH", path, params=params, payload=payload, timeout=timeout)
 
     def put(
         self,
@@ -192,9 +187,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "PUT", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("PUT", path, params=params, payload=payload, timeout=timeout)
 
     def delete(
         self,
@@ -204,9 +197,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "DELETE", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("DELETE", path, params=params, payload=payload, timeout=timeout)
 
     # -- channels and the current device ---------------------------------------------------
 
@@ -288,10 +279,7 @@ class Api:
         if document is not None and not isinstance(document, dict):
             raise UsageError(f"a document must be a dict, got {type(document).__name__}")
         sdk = self._sdk()
-        reply = sdk.session.request(
-            "POST", path_of(*cls.collection), payload=NO_BODY if document is None else document
-        )
-        return cls(reply, sdk)
+        return cls(sdk.session.request("POST", path_of(*cls.collection), payload=document), sdk)
 
     def _delete(self, cls: type[RES], uuid: str) -> None:
         if not isinstance(uuid, str) or not uuid:
