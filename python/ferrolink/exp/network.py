@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 import websocket
 
 from ..errors import FerrolinkError, ProtocolError
-from ..http import Client
 from . import eio
 from .channels import Broadcast, Listener
 
@@ -202,14 +201,7 @@ class EventBus:
         self.verify = verify
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay
-        self.http = Client(
-            timeout=None,
-            connect_timeout=self.timeout,
-            read_timeout=None,
-            ca_file=ca_file,
-            verify=verify,
-            max_idle_per_host=4,
-        )
+        self.http = sdk.session.http  # one pool and TLS set-up per instance; the session owns it
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._listeners: dict[str, list[Listener]] = {}
@@ -309,7 +301,6 @@ class EventBus:
             if thread is not threading.current_thread():
                 thread.join(self.timeout + 2)
         self._threads.clear()
-        self.http.close()
 
     # -- supervisor ----------------------------------------------------------------------
 
