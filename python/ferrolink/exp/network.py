@@ -56,6 +56,7 @@ class _Connection:
         self.ping_timeout = 60.0
         self.last_pong = time.monotonic()
         self.closed = threading.Event()
+        self.was_connected = False  # a Socket.IO connect arrived: the backoff starts over
         self._send_lock = threading.Lock()
 
     def _url(self, transport: str, **extra: str) -> str:
@@ -339,14 +340,11 @@ class EventBus:
                 self._set_offline()
             if self._stopped.is_set():
                 break
-            if conn.closed.is_set() and self._connected_once(conn):
+            if conn.was_connected:
                 delay = self.reconnect_delay
             if not self._wake.wait(delay):
                 delay = min(delay * 2, self.max_reconnect_delay)
         self._set_offline()
-
-    def _connected_once(self, conn: _Connection) -> bool:
-        return getattr(conn, "was_connected", False)
 
     def _renew(self, stale: str) -> None:
         try:
@@ -401,7 +399,7 @@ class EventBus:
             channels = list(self._listeners)
             self._connected = True
             self.connects += 1
-            conn.was_connected = True  # type: ignore[attr-defined]
+            conn.was_connected = True
             self._cond.notify_all()
         log.info("event bus online (%s)", conn.transport)
         if channels:
