@@ -294,6 +294,8 @@ class Content(Resource):
 class Data(Resource):
     """One value of the key-value store, addressed by ``group`` and ``key``."""
 
+    collection = ("api", "data")
+
     def __init__(self, document: Any, sdk: Exp) -> None:
         super().__init__(document, sdk)
 

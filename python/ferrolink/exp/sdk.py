@@ -367,10 +367,7 @@ class Api:
         return None if doc is None else Data(doc, sdk)
 
     def find_data(self, **params: Any) -> Collection[Data]:
-        sdk = self._sdk()
-        reply = sdk.session.request("GET", "/api/data", params=params)
-        docs = reply.get("results") if isinstance(reply, dict) else reply
-        return Collection([Data(d, sdk) for d in docs or [] if isinstance(d, dict)], reply)
+        return self._find(Data, params)
 
     def create_data(self, key: Any = None, group: Any = "default", value: Any = None) -> Data:
         sdk = self._sdk()
