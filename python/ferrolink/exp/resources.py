@@ -72,10 +72,13 @@ class Resource:
     def name(self, value: Any) -> None:
         self.document["name"] = value
 
-    def _item_path(self) -> str:
+    def _saved_uuid(self) -> str:
         if self.uuid is None:
             raise UsageError(f"this {type(self).__name__} has no uuid (it was never saved)")
-        return path_of(*self.collection, self.uuid)
+        return self.uuid
+
+    def _item_path(self) -> str:
+        return path_of(*self.collection, self._saved_uuid())
 
     def _replace(self, document: Any) -> None:
         self.document = document if isinstance(document, dict) else {}
@@ -100,9 +103,7 @@ class Resource:
         return Channel(self._sdk, self._channel_name(), system=system, consumer=consumer)
 
     def _channel_name(self) -> str:
-        if self.uuid is None:
-            raise UsageError(f"this {type(self).__name__} has no uuid (it was never saved)")
-        return self.uuid
+        return self._saved_uuid()
 
     def __eq__(self, other: object) -> bool:
         return (
