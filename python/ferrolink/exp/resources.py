@@ -33,6 +33,18 @@ __all__ = [
 R = TypeVar("R")
 
 
+def _document_item(key: str) -> Any:
+    """A read-write attribute kept in ``self.document[key]`` (``None`` while absent)."""
+
+    def get(self: Any) -> Any:
+        return self.document.get(key)
+
+    def set_(self: Any, value: Any) -> None:
+        self.document[key] = value
+
+    return property(get, set_)
+
+
 class Collection(list[R], Generic[R]):
     """The result of a ``find_*``: a list of resources that also carries every member of the
     reply as an attribute (``results`` is the raw documents, ``total`` counts all matches)."""
@@ -54,6 +66,7 @@ class Resource:
     """A document in one of EXP's collections."""
 
     collection: tuple[str, ...] = ()
+    name = _document_item("name")
 
     def __init__(self, document: Any, sdk: Exp) -> None:
         self._sdk = sdk
@@ -63,14 +76,6 @@ class Resource:
     def uuid(self) -> Optional[str]:
         value = self.document.get("uuid")
         return value if isinstance(value, str) else None
-
-    @property
-    def name(self) -> Any:
-        return self.document.get("name")
-
-    @name.setter
-    def name(self, value: Any) -> None:
-        self.document["name"] = value
 
     def _saved_uuid(self) -> str:
         if self.uuid is None:
@@ -184,6 +189,8 @@ class Location(Resource):
 class Zone:
     """A zone inside a location's ``zones`` list; ``save()`` saves the location."""
 
+    name = _document_item("name")
+
     def __init__(self, document: dict[str, Any], location: Location) -> None:
         self.document = document
         self.location = location
@@ -191,14 +198,6 @@ class Zone:
     @property
     def key(self) -> Any:
         return self.document.get("key")
-
-    @property
-    def name(self) -> Any:
-        return self.document.get("name")
-
-    @name.setter
-    def name(self, value: Any) -> None:
-        self.document["name"] = value
 
     def save(self) -> None:
         self.location.save()
@@ -296,33 +295,9 @@ class Data(Resource):
     """One value of the key-value store, addressed by ``group`` and ``key``."""
 
     collection = ("api", "data")
-
-    def __init__(self, document: Any, sdk: Exp) -> None:
-        super().__init__(document, sdk)
-
-    @property
-    def group(self) -> Any:
-        return self.document.get("group")
-
-    @group.setter
-    def group(self, value: Any) -> None:
-        self.document["group"] = value
-
-    @property
-    def key(self) -> Any:
-        return self.document.get("key")
-
-    @key.setter
-    def key(self, value: Any) -> None:
-        self.document["key"] = value
-
-    @property
-    def value(self) -> Any:
-        return self.document.get("value")
-
-    @value.setter
-    def value(self, value: Any) -> None:
-        self.document["value"] = value
+    group = _document_item("group")
+    key = _document_item("key")
+    value = _document_item("value")
 
     def _item_path(self) -> str:
         return data_path(self.group, self.key)
