@@ -276,11 +276,7 @@ class DataLayout:
 
     def validate(self) -> dict[str, Any]:
         """Generate and check the whole layout (§3.5); returns it, or raises listing problems."""
-        generated = self.generate()
-        problems = layout_problems(generated)
-        if problems:
-            raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
-        return generated
+        return _checked_layout(self.generate())
 
     def __repr__(self) -> str:
         names = [e.entity_name for e in self.endpoints]
@@ -294,15 +290,18 @@ def layout_envelope(
 
     ``detail`` is ``{}`` (the blueprint's form; the original README showed ``''``).
     """
-    if isinstance(layout, DataLayout):
-        data = layout.validate() if validate else layout.generate()
-    else:
-        data = dict(layout)
-        if validate:
-            problems = layout_problems(data)
-            if problems:
-                raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+    data = layout.generate() if isinstance(layout, DataLayout) else dict(layout)
+    if validate:
+        _checked_layout(data)
     return {"status": 200, "message": "OK", "detail": {}, "data": data}
+
+
+def _checked_layout(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` when it passes every rule, else :class:`ValidationException` listing each."""
+    problems = layout_problems(data)
+    if problems:
+        raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+    return data
 
 
 def _checked_field(method: str, field: Any) -> Field:
