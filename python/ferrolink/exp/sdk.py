@@ -91,6 +91,8 @@ class Exp:
         self.enable_network = bool(enable)
         self._stopped = False
         self._fixed: dict[str, Channel] = {}
+        # The responder per (channel id, name) of the fixed channels; a new one replaces it.
+        self._responders: dict[tuple[str, str], Listener] = {}
         for name, callback in options.get("callbacks") or ():
             self.on(name, callback)  # registered before connecting, so the first online fires
         self._start(float(options.get("start_timeout", START_TIMEOUT)))
@@ -425,14 +427,14 @@ class FixedChannel:
         """Answer requests ``name`` with ``callback(payload)``; replaces an earlier responder."""
         sdk = self._resolve()
         channel = sdk.fixed_channel(self.kind)
+        key = (channel.id, name)
         with _responders_lock:
-            key = (id(sdk), channel.id, name)
-            previous = _responders.pop(key, None)
+            previous = sdk._responders.pop(key, None)
         if previous is not None:
             previous.cancel()
         listener = channel.respond(name, callback, timeout=sdk.session.timeout)
         with _responders_lock:
-            _responders[key] = listener
+            sdk._responders[key] = listener
         return listener
 
     def fling(self, uuid: Any) -> None:
@@ -446,7 +448,6 @@ class FixedChannel:
         return f"<exp.channels.{self.kind}>"
 
 
-_responders: dict[tuple[int, str, str], Listener] = {}
 _responders_lock = threading.Lock()
 
 
