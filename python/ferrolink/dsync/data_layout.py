@@ -12,7 +12,7 @@ so the concatenated message reads well.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional, Union
+from typing import Any, Optional, TypeVar, Union
 
 from ..errors import InvalidArgumentError
 from ..redact import MASK
@@ -37,6 +37,8 @@ __all__ = [
     "ValidationException",
     "layout_envelope",
 ]
+
+_T = TypeVar("_T")
 
 TYPE_TEXT = "text"
 TYPE_NUMBER = "number"
@@ -136,7 +138,7 @@ class Field:
         return self
 
     def add_fields(self, fields: Iterable[Field]) -> Field:
-        self.fields.extend(_checked_fields(fields))
+        self.fields.extend(_listed_of(Field, "add_fields", fields))
         return self
 
     def validate(self) -> None:
@@ -197,7 +199,7 @@ class Endpoint:
         return self
 
     def add_fields(self, fields: Iterable[Field]) -> Endpoint:
-        self.fields.extend(_checked_fields(fields))
+        self.fields.extend(_listed_of(Field, "add_fields", fields))
         return self
 
     def validate(self) -> None:
@@ -260,14 +262,7 @@ class DataLayout:
         return self
 
     def add_endpoints(self, endpoints: Iterable[Endpoint]) -> DataLayout:
-        items = _listed("add_endpoints", endpoints)
-        for index, endpoint in enumerate(items):
-            if not isinstance(endpoint, Endpoint):
-                raise LayoutTypeError(
-                    f"add_endpoints() needs Endpoint objects; item {index} is "
-                    f"{type(endpoint).__name__}"
-                )
-        self.endpoints.extend(items)
+        self.endpoints.extend(_listed_of(Endpoint, "add_endpoints", endpoints))
         return self
 
     def generate(self) -> dict[str, Any]:
@@ -276,11 +271,7 @@ class DataLayout:
 
     def validate(self) -> dict[str, Any]:
         """Generate and check the whole layout (§3.5); returns it, or raises listing problems."""
-        generated = self.generate()
-        problems = layout_problems(generated)
-        if problems:
-            raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
-        return generated
+        return _checked_layout(self.generate())
 
     def __repr__(self) -> str:
         names = [e.entity_name for e in self.endpoints]
@@ -294,15 +285,18 @@ def layout_envelope(
 
     ``detail`` is ``{}`` (the blueprint's form; the original README showed ``''``).
     """
-    if isinstance(layout, DataLayout):
-        data = layout.validate() if validate else layout.generate()
-    else:
-        data = dict(layout)
-        if validate:
-            problems = layout_problems(data)
-            if problems:
-                raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+    data = layout.generate() if isinstance(layout, DataLayout) else dict(layout)
+    if validate:
+        _checked_layout(data)
     return {"status": 200, "message": "OK", "detail": {}, "data": data}
+
+
+def _checked_layout(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` when it passes every rule, else :class:`ValidationException` listing each."""
+    problems = layout_problems(data)
+    if problems:
+        raise ValidationException("invalid data layout: " + "; ".join(problems), problems)
+    return data
 
 
 def _checked_field(method: str, field: Any) -> Field:
@@ -311,14 +305,15 @@ def _checked_field(method: str, field: Any) -> Field:
     return field
 
 
-def _checked_fields(fields: Any) -> list[Field]:
-    items = _listed("add_fields", fields)
-    for index, field in enumerate(items):
-        if not isinstance(field, Field):
+def _listed_of(cls: type[_T], method: str, items: Any) -> list[_T]:
+    """``items`` as a list, every one a ``cls`` (else :class:`LayoutTypeError` naming it)."""
+    listed = _listed(method, items)
+    for index, item in enumerate(listed):
+        if not isinstance(item, cls):
             raise LayoutTypeError(
-                f"add_fields() needs Field objects; item {index} is {type(field).__name__}"
+                f"{method}() needs {cls.__name__} objects; item {index} is {type(item).__name__}"
             )
-    return items
+    return listed
 
 
 def _fields_from_attributes(fields: Any) -> list[Field]:

@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0", "1", "2", "3", "4", "5", "6"
-_TYPES = frozenset("0123456")
 SIO_CONNECT, SIO_DISCONNECT, SIO_EVENT, SIO_ERROR = "0", "1", "2", "4"
 
 # Longest length prefix accepted: a 10-digit length is already 10 GB.
@@ -122,13 +121,6 @@ def _decode_text(body: bytes) -> list[str]:
         packets.append(text[start : start + length])
         i = start + length
     return packets
-
-
-def check_packet(packet: str) -> str:
-    """``packet`` itself when its type character is a known Engine.IO type."""
-    if not packet or packet[0] not in _TYPES:
-        raise ProtocolError(f"Engine.IO: unknown packet type in {_snippet(packet)}")
-    return packet
 
 
 def decode_open(packet: str) -> dict[str, Any]:

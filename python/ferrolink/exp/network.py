@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 import websocket
 
 from ..errors import FerrolinkError, ProtocolError
-from ..http import Client
 from . import eio
 from .channels import Broadcast, Listener
 
@@ -57,6 +56,7 @@ class _Connection:
         self.ping_timeout = 60.0
         self.last_pong = time.monotonic()
         self.closed = threading.Event()
+        self.was_connected = False  # a Socket.IO connect arrived: the backoff starts over
         self._send_lock = threading.Lock()
 
     def _url(self, transport: str, **extra: str) -> str:
@@ -202,14 +202,7 @@ class EventBus:
         self.verify = verify
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay
-        self.http = Client(
-            timeout=None,
-            connect_timeout=self.timeout,
-            read_timeout=None,
-            ca_file=ca_file,
-            verify=verify,
-            max_idle_per_host=4,
-        )
+        self.http = sdk.session.http  # one pool and TLS set-up per instance; the session owns it
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._listeners: dict[str, list[Listener]] = {}
@@ -309,7 +302,6 @@ class EventBus:
             if thread is not threading.current_thread():
                 thread.join(self.timeout + 2)
         self._threads.clear()
-        self.http.close()
 
     # -- supervisor ----------------------------------------------------------------------
 
@@ -348,14 +340,11 @@ class EventBus:
                 self._set_offline()
             if self._stopped.is_set():
                 break
-            if conn.closed.is_set() and self._connected_once(conn):
+            if conn.was_connected:
                 delay = self.reconnect_delay
             if not self._wake.wait(delay):
                 delay = min(delay * 2, self.max_reconnect_delay)
         self._set_offline()
-
-    def _connected_once(self, conn: _Connection) -> bool:
-        return getattr(conn, "was_connected", False)
 
     def _renew(self, stale: str) -> None:
         try:
@@ -410,7 +399,7 @@ class EventBus:
             channels = list(self._listeners)
             self._connected = True
             self.connects += 1
-            conn.was_connected = True  # type: ignore[attr-defined]
+            conn.was_connected = True
             self._cond.notify_all()
         log.info("event bus online (%s)", conn.transport)
         if channels:

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from .channels import Channel
 from .errors import ExpError, UsageError
-from .session import NO_BODY, path_of
+from .session import path_of
 
 if TYPE_CHECKING:
     from .sdk import Exp
@@ -31,6 +31,18 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+
+
+def _document_item(key: str) -> Any:
+    """A read-write attribute kept in ``self.document[key]`` (``None`` while absent)."""
+
+    def get(self: Any) -> Any:
+        return self.document.get(key)
+
+    def set_(self: Any, value: Any) -> None:
+        self.document[key] = value
+
+    return property(get, set_)
 
 
 class Collection(list[R], Generic[R]):
@@ -54,6 +66,7 @@ class Resource:
     """A document in one of EXP's collections."""
 
     collection: tuple[str, ...] = ()
+    name = _document_item("name")
 
     def __init__(self, document: Any, sdk: Exp) -> None:
         self._sdk = sdk
@@ -64,18 +77,13 @@ class Resource:
         value = self.document.get("uuid")
         return value if isinstance(value, str) else None
 
-    @property
-    def name(self) -> Any:
-        return self.document.get("name")
-
-    @name.setter
-    def name(self, value: Any) -> None:
-        self.document["name"] = value
-
-    def _item_path(self) -> str:
+    def _saved_uuid(self) -> str:
         if self.uuid is None:
             raise UsageError(f"this {type(self).__name__} has no uuid (it was never saved)")
-        return path_of(*self.collection, self.uuid)
+        return self.uuid
+
+    def _item_path(self) -> str:
+        return path_of(*self.collection, self._saved_uuid())
 
     def _replace(self, document: Any) -> None:
         self.document = document if isinstance(document, dict) else {}
@@ -100,9 +108,7 @@ class Resource:
         return Channel(self._sdk, self._channel_name(), system=system, consumer=consumer)
 
     def _channel_name(self) -> str:
-        if self.uuid is None:
-            raise UsageError(f"this {type(self).__name__} has no uuid (it was never saved)")
-        return self.uuid
+        return self._saved_uuid()
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -183,6 +189,8 @@ class Location(Resource):
 class Zone:
     """A zone inside a location's ``zones`` list; ``save()`` saves the location."""
 
+    name = _document_item("name")
+
     def __init__(self, document: dict[str, Any], location: Location) -> None:
         self.document = document
         self.location = location
@@ -190,14 +198,6 @@ class Zone:
     @property
     def key(self) -> Any:
         return self.document.get("key")
-
-    @property
-    def name(self) -> Any:
-        return self.document.get("name")
-
-    @name.setter
-    def name(self, value: Any) -> None:
-        self.document["name"] = value
 
     def save(self) -> None:
         self.location.save()
@@ -294,32 +294,10 @@ class Content(Resource):
 class Data(Resource):
     """One value of the key-value store, addressed by ``group`` and ``key``."""
 
-    def __init__(self, document: Any, sdk: Exp) -> None:
-        super().__init__(document, sdk)
-
-    @property
-    def group(self) -> Any:
-        return self.document.get("group")
-
-    @group.setter
-    def group(self, value: Any) -> None:
-        self.document["group"] = value
-
-    @property
-    def key(self) -> Any:
-        return self.document.get("key")
-
-    @key.setter
-    def key(self, value: Any) -> None:
-        self.document["key"] = value
-
-    @property
-    def value(self) -> Any:
-        return self.document.get("value")
-
-    @value.setter
-    def value(self, value: Any) -> None:
-        self.document["value"] = value
+    collection = ("api", "data")
+    group = _document_item("group")
+    key = _document_item("key")
+    value = _document_item("value")
 
     def _item_path(self) -> str:
         return data_path(self.group, self.key)
@@ -347,7 +325,3 @@ def _link(document: dict[str, Any], field: str) -> Optional[str]:
     linked = document.get(field)
     uuid = linked.get("uuid") if isinstance(linked, dict) else None
     return uuid if isinstance(uuid, str) and uuid else None
-
-
-def _no_body(document: Any) -> Any:
-    return NO_BODY if document is None else document

@@ -26,10 +26,9 @@ from .resources import (
     Resource,
     Thing,
     Zone,
-    _no_body,
     data_path,
 )
-from .session import NO_BODY, Session, path_of
+from .session import Session, path_of
 
 __all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
 
@@ -92,6 +91,8 @@ class Exp:
         self.enable_network = bool(enable)
         self._stopped = False
         self._fixed: dict[str, Channel] = {}
+        # The responder per (channel id, name) of the fixed channels; a new one replaces it.
+        self._responders: dict[tuple[str, str], Listener] = {}
         for name, callback in options.get("callbacks") or ():
             self.on(name, callback)  # registered before connecting, so the first online fires
         self._start(float(options.get("start_timeout", START_TIMEOUT)))
@@ -168,9 +169,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "POST", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("POST", path, params=params, payload=payload, timeout=timeout)
 
     def patch(
         self,
@@ -180,9 +179,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "PATCH", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("PATCH", path, params=params, payload=payload, timeout=timeout)
 
     def put(
         self,
@@ -192,9 +189,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "PUT", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("PUT", path, params=params, payload=payload, timeout=timeout)
 
     def delete(
         self,
@@ -204,9 +199,7 @@ class Exp:
         timeout: float = 10,
     ) -> Any:
         self._check()
-        return self.session.request(
-            "DELETE", path, params=params, payload=_no_body(payload), timeout=timeout
-        )
+        return self.session.request("DELETE", path, params=params, payload=payload, timeout=timeout)
 
     # -- channels and the current device ---------------------------------------------------
 
@@ -288,10 +281,7 @@ class Api:
         if document is not None and not isinstance(document, dict):
             raise UsageError(f"a document must be a dict, got {type(document).__name__}")
         sdk = self._sdk()
-        reply = sdk.session.request(
-            "POST", path_of(*cls.collection), payload=NO_BODY if document is None else document
-        )
-        return cls(reply, sdk)
+        return cls(sdk.session.request("POST", path_of(*cls.collection), payload=document), sdk)
 
     def _delete(self, cls: type[RES], uuid: str) -> None:
         if not isinstance(uuid, str) or not uuid:
@@ -379,10 +369,7 @@ class Api:
         return None if doc is None else Data(doc, sdk)
 
     def find_data(self, **params: Any) -> Collection[Data]:
-        sdk = self._sdk()
-        reply = sdk.session.request("GET", "/api/data", params=params)
-        docs = reply.get("results") if isinstance(reply, dict) else reply
-        return Collection([Data(d, sdk) for d in docs or [] if isinstance(d, dict)], reply)
+        return self._find(Data, params)
 
     def create_data(self, key: Any = None, group: Any = "default", value: Any = None) -> Data:
         sdk = self._sdk()
@@ -440,14 +427,14 @@ class FixedChannel:
         """Answer requests ``name`` with ``callback(payload)``; replaces an earlier responder."""
         sdk = self._resolve()
         channel = sdk.fixed_channel(self.kind)
+        key = (channel.id, name)
         with _responders_lock:
-            key = (id(sdk), channel.id, name)
-            previous = _responders.pop(key, None)
+            previous = sdk._responders.pop(key, None)
         if previous is not None:
             previous.cancel()
         listener = channel.respond(name, callback, timeout=sdk.session.timeout)
         with _responders_lock:
-            _responders[key] = listener
+            sdk._responders[key] = listener
         return listener
 
     def fling(self, uuid: Any) -> None:
@@ -461,7 +448,6 @@ class FixedChannel:
         return f"<exp.channels.{self.kind}>"
 
 
-_responders: dict[tuple[int, str, str], Listener] = {}
 _responders_lock = threading.Lock()
 
 

@@ -20,11 +20,9 @@ from ..redact import redact_text
 from .auth import Credentials
 from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
 
-__all__ = ["NO_BODY", "Session", "path_of"]
+__all__ = ["Session", "path_of"]
 
 log = logging.getLogger("ferrolink.exp")
-
-NO_BODY: Any = object()  # "send no body", distinct from a JSON null
 
 
 def path_of(*segments: str) -> str:
@@ -118,7 +116,7 @@ class Session:
         if not self.credentials.can_login:
             return
         with self._auth_lock:
-            reply = self._raw("POST", "/api/auth/token", self.token, NO_BODY, None)
+            reply = self._raw("POST", "/api/auth/token", self.token, None, None)
             if reply.status == 401:
                 log.info("token refresh refused; logging in again")
                 self.login()
@@ -207,11 +205,12 @@ class Session:
         path: str,
         *,
         params: Optional[dict[str, Any]] = None,
-        payload: Any = NO_BODY,
+        payload: Any = None,
         timeout: Optional[float] = None,
         none_on_404: bool = False,
     ) -> Any:
-        """Send one call; decode the JSON reply (``None`` when not JSON). See spec §5.3."""
+        """Send one call (``payload``: the JSON body, ``None`` for none); decode the JSON reply
+        (``None`` when not JSON). See spec §5.3."""
         if self._closed:
             raise UsageError("this EXP instance is stopped")
         if params:
@@ -253,18 +252,13 @@ class Session:
         if token is not None:
             headers.append(("Authorization", f"Bearer {token}"))
         try:
-            if payload is NO_BODY:
-                reply = self.http.request(
-                    method, self.host + path, headers=headers, timeout=timeout or self.timeout
-                )
-            else:
-                reply = self.http.request(
-                    method,
-                    self.host + path,
-                    headers=headers,
-                    json=payload,
-                    timeout=timeout or self.timeout,
-                )
+            reply = self.http.request(
+                method,
+                self.host + path,
+                headers=headers,
+                json=payload,
+                timeout=timeout or self.timeout,
+            )
         except TransportError as exc:
             message = redact_text(str(exc), self._secrets())
             raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
