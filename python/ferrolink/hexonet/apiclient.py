@@ -354,14 +354,12 @@ class APIClient(ClosesOnExit):
         synthesized = synthesized or not raw
         response = Response._from_api(
             raw,
-            command if isinstance(command, dict) else {},
+            command if isinstance(command, dict) else None,
             {"CONNECTION_URL": url} if synthesized else _NO_PLACEHOLDERS,
             synthesized=synthesized,
             error=error,
             http_status=status,
         )
-        if isinstance(command, str):
-            response._command = None
         if self._debug or log.isEnabledFor(logging.DEBUG):
             self._log(command, response, error)
         return response
