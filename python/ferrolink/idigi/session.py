@@ -164,7 +164,8 @@ class PushSession:
                 break
 
     def _handle(self, events: list[tuple[Any, ...]]) -> None:
-        batch: list[tuple[int, int, Any]] = []
+        values: list[Any] = []  # batch mode: what the one callback gets
+        blocks: list[tuple[int, int]] = []  # ... and the (generation, block id) to ack for it
         for event in events:
             if self._stopping.is_set():
                 return
@@ -175,7 +176,8 @@ class PushSession:
                 if value is _UNUSABLE:
                     continue
                 if self.batch:
-                    batch.append((generation, block_id, value))
+                    values.append(value)
+                    blocks.append((generation, block_id))
                 else:
                     self._call(value, [(generation, block_id)])
             elif tag == "state":
@@ -183,8 +185,8 @@ class PushSession:
             else:
                 cls = _ERROR_CLASSES.get(event[1], errors.ProtocolError)
                 self._report(cls(f"monitor {self.monitor_id}: {event[2]}"))
-        if batch:
-            self._call([v for _, _, v in batch], [(g, b) for g, b, _ in batch])
+        if values:
+            self._call(values, blocks)
 
     def _convert(self, payload: bytes, fmt: int) -> Any:
         try:
