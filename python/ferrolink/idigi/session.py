@@ -8,10 +8,12 @@ to the ack policy. A callback exception is logged and reported, and delivery goe
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
+from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from .. import _core, errors
@@ -226,11 +228,8 @@ class PushSession:
         if len(blocks) == 1:  # the per-frame case: skip the grouping below
             self._native.ack(blocks[0][0], [blocks[0][1]])
             return
-        start = 0
-        for i in range(1, len(blocks) + 1):
-            if i == len(blocks) or blocks[i][0] != blocks[start][0]:
-                self._native.ack(blocks[start][0], [b for _, b in blocks[start:i]])
-                start = i
+        for generation, run in itertools.groupby(blocks, key=itemgetter(0)):
+            self._native.ack(generation, [block_id for _, block_id in run])
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state = state
