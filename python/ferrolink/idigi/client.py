@@ -73,6 +73,11 @@ def _quote_condition(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _monitor_xml(fields: Iterable[tuple[str, Any]]) -> str:
+    """The ``<Monitor>`` document of a create or update: one escaped element per field."""
+    return "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+
+
 class PushClient(ClosesOnExit):
     """REST + push client for one account (see the module docstring).
 
@@ -226,10 +231,9 @@ class PushClient(ClosesOnExit):
             fields.append(("monAutoReplayOnConnect", "true" if auto_replay else "false"))
         if description is not None:
             fields.append(("monDescription", description))
-        body = (
-            "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+        response = self._request(
+            "POST", "/ws/Monitor", body=_monitor_xml(fields), accept="application/xml"
         )
-        response = self._request("POST", "/ws/Monitor", body=body, accept="application/xml")
         if not response.ok:
             raise self._fail("Monitor could not be created", response)
         location = response.headers.get("Location", "")
@@ -287,8 +291,7 @@ class PushClient(ClosesOnExit):
     def update_monitor(self, monitor_id: MonitorId, **fields: Any) -> None:
         """PUT new values (``monBatchSize=10``...); the server resets the monitor's state."""
         number = _monitor_id(monitor_id)
-        body = "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
-        response = self._request("PUT", f"/ws/Monitor/{number}", body=body + "</Monitor>")
+        response = self._request("PUT", f"/ws/Monitor/{number}", body=_monitor_xml(fields.items()))
         if not response.ok:
             raise self._fail(f"Monitor {number} could not be updated", response)
 
