@@ -23,9 +23,9 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from html import escape
 from typing import Any, Optional, Union
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape
 
 from .. import errors
 from ..closing import ClosesOnExit
@@ -75,7 +75,11 @@ def _quote_condition(value: str) -> str:
 
 def _monitor_xml(fields: Iterable[tuple[str, Any]]) -> str:
     """The ``<Monitor>`` document of a create or update: one escaped element per field."""
-    return "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+    return (
+        "<Monitor>"
+        + "".join(f"<{k}>{escape(str(v), quote=False)}</{k}>" for k, v in fields)
+        + "</Monitor>"
+    )
 
 
 class PushClient(ClosesOnExit):
