@@ -173,8 +173,8 @@ class _PushServer:
 Stops = list[Callable[[], Any]]
 
 
-def _run_devicecloud(stream: bytes, n: int, stops: Stops) -> None:
-    server = _PushServer(stream, None)
+def _counting_callback(n: int) -> tuple[Callable[[Any], bool], threading.Event]:
+    """A callback that sets the returned event on its ``n``th call."""
     done = threading.Event()
     count = [0]
 
@@ -183,6 +183,13 @@ def _run_devicecloud(stream: bytes, n: int, stops: Stops) -> None:
         if count[0] == n:
             done.set()
         return True
+
+    return cb, done
+
+
+def _run_devicecloud(stream: bytes, n: int, stops: Stops) -> None:
+    server = _PushServer(stream, None)
+    cb, done = _counting_callback(n)
 
     class Conn:
         hostname, username, password = "127.0.0.1", "user", "pass"
@@ -198,15 +205,7 @@ def _run_ferrolink(
     stream: bytes, n: int, stops: Stops, tls: Optional[SandboxTLS], parsed: bool
 ) -> None:
     server = _PushServer(stream, tls.server_context() if tls else None)
-    done = threading.Event()
-    count = [0]
-
-    def cb(_: Any) -> bool:
-        count[0] += 1
-        if count[0] == n:
-            done.set()
-        return True
-
+    cb, done = _counting_callback(n)
     options = SessionOptions(
         host="127.0.0.1",
         port=server.port,

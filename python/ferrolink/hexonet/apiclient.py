@@ -23,6 +23,7 @@ client before sharing it, or give each thread its own client.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import platform
 import re
@@ -64,20 +65,13 @@ _CR_LF = re.compile(r"[\r\n]")
 _CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
 _MAX_REDIRECTS = 5
 _IDN_MODES = ("local", "server", "off")
-_platform_info: Optional[tuple[str, str, str]] = None
 _NO_PLACEHOLDERS: dict[str, str] = {}
 
 
+@functools.cache
 def _platform() -> tuple[str, str, str]:
     """(system, architecture, python version), computed once: ``architecture()`` is slow."""
-    global _platform_info
-    if _platform_info is None:
-        _platform_info = (
-            platform.system(),
-            platform.architecture()[0],
-            platform.python_version(),
-        )
-    return _platform_info
+    return platform.system(), platform.architecture()[0], platform.python_version()
 
 
 def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
@@ -354,14 +348,12 @@ class APIClient(ClosesOnExit):
         synthesized = synthesized or not raw
         response = Response._from_api(
             raw,
-            command if isinstance(command, dict) else {},
+            command if isinstance(command, dict) else None,
             {"CONNECTION_URL": url} if synthesized else _NO_PLACEHOLDERS,
             synthesized=synthesized,
             error=error,
             http_status=status,
         )
-        if isinstance(command, str):
-            response._command = None
         if self._debug or log.isEnabledFor(logging.DEBUG):
             self._log(command, response, error)
         return response

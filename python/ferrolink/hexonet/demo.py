@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .apiclient import APIClient
+from .response import Response
 
 if TYPE_CHECKING:
     from ..demo import Report
@@ -17,8 +18,8 @@ def demo(sb: Sandbox, report: Report) -> None:
     url = sb.url("hexonet", "https") + "/api/call.cgi"
     cl = APIClient(ca_file=sb.ca_file).setURL(url).setCredentials(creds["login"], creds["password"])
 
-    def check(response: object, what: str) -> None:
-        if not getattr(response, "isSuccess")():  # noqa: B009 - duck-typed Response
+    def check(response: Response, what: str) -> None:
+        if not response.isSuccess():
             raise RuntimeError(f"{what} failed: {response!r}")
 
     r = cl.login()

@@ -81,7 +81,7 @@ class Response(ResponseTemplate):
     def _from_api(
         cls,
         raw: RawResponse,
-        cmd: dict[str, Any],
+        cmd: Optional[dict[str, Any]],
         cfg: Mapping[str, str],
         *,
         synthesized: bool,

@@ -23,9 +23,9 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from html import escape
 from typing import Any, Optional, Union
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape
 
 from .. import errors
 from ..closing import ClosesOnExit
@@ -71,6 +71,15 @@ def _topics_text(topics: Union[str, Iterable[str]]) -> str:
 
 def _quote_condition(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _monitor_xml(fields: Iterable[tuple[str, Any]]) -> str:
+    """The ``<Monitor>`` document of a create or update: one escaped element per field."""
+    return (
+        "<Monitor>"
+        + "".join(f"<{k}>{escape(str(v), quote=False)}</{k}>" for k, v in fields)
+        + "</Monitor>"
+    )
 
 
 class PushClient(ClosesOnExit):
@@ -226,10 +235,9 @@ class PushClient(ClosesOnExit):
             fields.append(("monAutoReplayOnConnect", "true" if auto_replay else "false"))
         if description is not None:
             fields.append(("monDescription", description))
-        body = (
-            "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields) + "</Monitor>"
+        response = self._request(
+            "POST", "/ws/Monitor", body=_monitor_xml(fields), accept="application/xml"
         )
-        response = self._request("POST", "/ws/Monitor", body=body, accept="application/xml")
         if not response.ok:
             raise self._fail("Monitor could not be created", response)
         location = response.headers.get("Location", "")
@@ -287,8 +295,7 @@ class PushClient(ClosesOnExit):
     def update_monitor(self, monitor_id: MonitorId, **fields: Any) -> None:
         """PUT new values (``monBatchSize=10``...); the server resets the monitor's state."""
         number = _monitor_id(monitor_id)
-        body = "<Monitor>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
-        response = self._request("PUT", f"/ws/Monitor/{number}", body=body + "</Monitor>")
+        response = self._request("PUT", f"/ws/Monitor/{number}", body=_monitor_xml(fields.items()))
         if not response.ok:
             raise self._fail(f"Monitor {number} could not be updated", response)
 

@@ -8,10 +8,12 @@ to the ack policy. A callback exception is logged and reported, and delivery goe
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
+from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from .. import _core, errors
@@ -164,7 +166,8 @@ class PushSession:
                 break
 
     def _handle(self, events: list[tuple[Any, ...]]) -> None:
-        batch: list[tuple[int, int, Any]] = []
+        values: list[Any] = []  # batch mode: what the one callback gets
+        blocks: list[tuple[int, int]] = []  # ... and the (generation, block id) to ack for it
         for event in events:
             if self._stopping.is_set():
                 return
@@ -175,7 +178,8 @@ class PushSession:
                 if value is _UNUSABLE:
                     continue
                 if self.batch:
-                    batch.append((generation, block_id, value))
+                    values.append(value)
+                    blocks.append((generation, block_id))
                 else:
                     self._call(value, [(generation, block_id)])
             elif tag == "state":
@@ -183,8 +187,8 @@ class PushSession:
             else:
                 cls = _ERROR_CLASSES.get(event[1], errors.ProtocolError)
                 self._report(cls(f"monitor {self.monitor_id}: {event[2]}"))
-        if batch:
-            self._call([v for _, _, v in batch], [(g, b) for g, b, _ in batch])
+        if values:
+            self._call(values, blocks)
 
     def _convert(self, payload: bytes, fmt: int) -> Any:
         try:
@@ -224,11 +228,8 @@ class PushSession:
         if len(blocks) == 1:  # the per-frame case: skip the grouping below
             self._native.ack(blocks[0][0], [blocks[0][1]])
             return
-        start = 0
-        for i in range(1, len(blocks) + 1):
-            if i == len(blocks) or blocks[i][0] != blocks[start][0]:
-                self._native.ack(blocks[start][0], [b for _, b in blocks[start:i]])
-                start = i
+        for generation, run in itertools.groupby(blocks, key=itemgetter(0)):
+            self._native.ack(generation, [block_id for _, block_id in run])
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state = state
