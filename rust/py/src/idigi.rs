@@ -293,11 +293,6 @@ impl IdigiFrameDecoder {
     fn buffered(&self) -> usize {
         self.inner.buffered()
     }
-
-    #[getter]
-    fn at_boundary(&self) -> bool {
-        self.inner.at_boundary()
-    }
 }
 
 fn secs(name: &str, value: f64) -> PyResult<Duration> {

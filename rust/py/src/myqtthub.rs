@@ -97,13 +97,6 @@ fn member_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
     }
 }
 
-/// Standard base64 decode (for payloads that arrive one by one).
-#[pyfunction]
-fn myqtthub_b64decode<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-    let data = mqtt::decode_base64(text).map_err(|e| invalid(py, &e))?;
-    Ok(PyBytes::new(py, &data))
-}
-
 fn json_to_py(py: Python<'_>, value: Value) -> PyResult<Py<PyAny>> {
     Ok(match value {
         Value::Null => py.None(),
@@ -144,6 +137,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(myqtthub_publish_body, m)?)?;
     m.add_function(wrap_pyfunction!(myqtthub_publish_bodies, m)?)?;
     m.add_function(wrap_pyfunction!(myqtthub_decode_pull, m)?)?;
-    m.add_function(wrap_pyfunction!(myqtthub_b64decode, m)?)?;
     Ok(())
 }
