@@ -19,7 +19,7 @@ from .closing import ClosesOnExit
 from .errors import InvalidArgumentError
 from .redact import redact_url
 
-__all__ = ["Client", "Headers", "Response"]
+__all__ = ["AsyncClient", "Client", "Headers", "Response"]
 
 log = logging.getLogger("ferrolink.http")
 
@@ -180,8 +180,7 @@ class Client(ClosesOnExit):
         timeout: Optional[float] = None,
     ) -> Response:
         """Send one request and return the complete :class:`Response` (any status)."""
-        header_list = _header_list(headers)
-        payload = _payload(body, json, form, header_list)
+        header_list, payload = _prepare(headers, body, json, form)
         status, reason, raw_headers, data = self.native.request(
             method, url, header_list, payload, _seconds("timeout", timeout)
         )
@@ -211,6 +210,14 @@ class Client(ClosesOnExit):
     def __repr__(self) -> str:
         state = "closed" if self._native is None else "open"
         return f"<ferrolink.http.Client {state}>"
+
+
+def _prepare(
+    headers: HeaderInput, body: Optional[Body], json: Any, form: Optional[Mapping[str, Any]]
+) -> tuple[list[tuple[str, str]], Optional[bytes]]:
+    """The header list and payload bytes of a request, shared by Client and AsyncClient."""
+    header_list = _header_list(headers)
+    return header_list, _payload(body, json, form, header_list)
 
 
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
@@ -254,3 +261,6 @@ def _payload(
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     raise InvalidArgumentError(f"body must be bytes or str, got {type(body).__name__}")
+
+
+from ._async_http import AsyncClient  # noqa: E402  (it builds on the helpers above)

@@ -94,7 +94,7 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {}
 
 impl TransportError {
-    fn new(kind: ErrorKind, host: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, host: &str, message: impl Into<String>) -> Self {
         TransportError {
             kind,
             host: host.to_string(),
@@ -102,7 +102,7 @@ impl TransportError {
         }
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, "", message)
     }
 }
@@ -238,7 +238,7 @@ impl HttpClient {
     }
 }
 
-fn method_carries_body(method: &str) -> bool {
+pub(crate) fn method_carries_body(method: &str) -> bool {
     !matches!(
         method.to_ascii_uppercase().as_str(),
         "GET" | "HEAD" | "DELETE" | "OPTIONS" | "TRACE" | "CONNECT"
@@ -246,7 +246,9 @@ fn method_carries_body(method: &str) -> bool {
 }
 
 /// System roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured) plus the caller's bundle.
-fn load_roots(ca_file: Option<&PathBuf>) -> Result<Vec<Certificate<'static>>, TransportError> {
+pub(crate) fn load_roots(
+    ca_file: Option<&PathBuf>,
+) -> Result<Vec<Certificate<'static>>, TransportError> {
     let mut roots: Vec<Certificate<'static>> = rustls_native_certs::load_native_certs()
         .certs
         .into_iter()
@@ -275,9 +277,13 @@ fn load_roots(ca_file: Option<&PathBuf>) -> Result<Vec<Certificate<'static>>, Tr
 }
 
 fn build_error(e: &ureq::http::Error, req: &Request<'_>) -> TransportError {
+    invalid_request(e, req.url)
+}
+
+pub(crate) fn invalid_request(e: &ureq::http::Error, url: &str) -> TransportError {
     TransportError::invalid(format!(
         "invalid request to {}: {e}",
-        host_of(req.url).if_empty("<no host>")
+        host_of(url).if_empty("<no host>")
     ))
 }
 
@@ -313,7 +319,7 @@ fn redact_url_error(e: &ureq::Error) -> String {
     }
 }
 
-fn host_free(s: &str) -> String {
+pub(crate) fn host_free(s: &str) -> String {
     s.split_whitespace()
         .map(|w| {
             if w.contains('@') && w.contains("://") {
@@ -326,7 +332,7 @@ fn host_free(s: &str) -> String {
         .join(" ")
 }
 
-fn latin1(bytes: &[u8]) -> String {
+pub(crate) fn latin1(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(_) => bytes.iter().map(|&b| b as char).collect(),
@@ -362,7 +368,7 @@ fn map_error(e: ureq::Error, host: &str) -> TransportError {
     TransportError::new(kind, host, message)
 }
 
-fn map_io(io: &io::Error) -> (ErrorKind, String) {
+pub(crate) fn map_io(io: &io::Error) -> (ErrorKind, String) {
     use io::ErrorKind as K;
     if let Some(inner) = io.get_ref() {
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {

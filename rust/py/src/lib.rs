@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+mod aio;
 mod errors;
 mod exp;
 mod hexonet;
@@ -44,6 +45,40 @@ fn transport_error(py: Python<'_>, e: TransportError) -> PyErr {
     raise(py, class, &e.to_string(), Some(&e.host))
 }
 
+/// The constructor arguments `HttpClient` and `AsyncHttpClient` share.
+struct OptionsArgs {
+    connect_timeout: Option<f64>,
+    read_timeout: Option<f64>,
+    total_timeout: Option<f64>,
+    ca_file: Option<PathBuf>,
+    verify: bool,
+    proxy: Option<String>,
+    trust_env: bool,
+    user_agent: Option<String>,
+    max_idle_per_host: usize,
+}
+
+impl OptionsArgs {
+    fn into_options(self) -> PyResult<ClientOptions> {
+        Ok(ClientOptions {
+            connect_timeout: seconds("connect_timeout", self.connect_timeout)?,
+            read_timeout: seconds("read_timeout", self.read_timeout)?,
+            total_timeout: seconds("total_timeout", self.total_timeout)?,
+            ca_file: self.ca_file,
+            verify: self.verify,
+            proxy: match (self.proxy, self.trust_env) {
+                (Some(url), _) => ProxySetting::Url(url),
+                (None, true) => ProxySetting::FromEnv,
+                (None, false) => ProxySetting::None,
+            },
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| ClientOptions::default().user_agent),
+            max_idle_per_host: self.max_idle_per_host,
+        })
+    }
+}
+
 /// Pooled HTTPS/1.1 client (see `ferrolink.http.Client` for the public face).
 #[pyclass(frozen, module = "ferrolink._core")]
 struct HttpClient {
@@ -71,21 +106,18 @@ impl HttpClient {
         user_agent: Option<String>,
         max_idle_per_host: usize,
     ) -> PyResult<Self> {
-        let defaults = ClientOptions::default();
-        let options = ClientOptions {
-            connect_timeout: seconds("connect_timeout", connect_timeout)?,
-            read_timeout: seconds("read_timeout", read_timeout)?,
-            total_timeout: seconds("total_timeout", total_timeout)?,
+        let options = OptionsArgs {
+            connect_timeout,
+            read_timeout,
+            total_timeout,
             ca_file,
             verify,
-            proxy: match (proxy, trust_env) {
-                (Some(url), _) => ProxySetting::Url(url),
-                (None, true) => ProxySetting::FromEnv,
-                (None, false) => ProxySetting::None,
-            },
-            user_agent: user_agent.unwrap_or(defaults.user_agent),
+            proxy,
+            trust_env,
+            user_agent,
             max_idle_per_host,
-        };
+        }
+        .into_options()?;
         // Loading the system trust store reads files: do it without the GIL.
         let inner = py
             .detach(|| CoreClient::new(&options))
@@ -178,6 +210,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HttpClient>()?;
     m.add_function(wrap_pyfunction!(_bench_request_loop, m)?)?;
     m.add_function(wrap_pyfunction!(generate_test_ca, m)?)?;
+    aio::register(m)?;
     exp::register(m)?;
     hexonet::register(m)?;
     idigi::register(m)?;
