@@ -9,12 +9,15 @@ A drop-in for the ``dsync`` package of ``dsync-sdk`` (change the import)::
     request.update({"sku": "ABC-123"})      # PUT with the JSON body
     request.delete("ABC-123")               # DELETE with Entity-Id
 
+For asyncio programs, :class:`AsyncRealtimeRequest` has the same API with coroutines.
+
 Data layouts are built with :class:`Field`, :class:`Endpoint` and :class:`DataLayout`, and
 served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`.
 """
 
 from __future__ import annotations
 
+from .async_realtime import AsyncRealtimeRequest
 from .connector import Connector, ConnectorError, ConnectorRequest
 from .data_layout import (
     TYPE_BOOLEAN,
@@ -59,6 +62,7 @@ __all__ = [
     "TYPE_TEXT",
     "TYPE_TIME",
     "TYPE_URL",
+    "AsyncRealtimeRequest",
     "Connector",
     "ConnectorError",
     "ConnectorRequest",

@@ -6,12 +6,15 @@
 ...     hub.pull(wait=5)
 [{'topic': 'sensors/t1', 'payload': b'21.5', 'qos': 1, ...}]
 
+For asyncio programs, :class:`AsyncClient` has the same API with coroutines.
+
 The ASPL tutorial's functional style works too: :func:`create_myqtthub_session`,
 :func:`publish`, :func:`logout`.
 """
 
 from __future__ import annotations
 
+from .async_client import AsyncClient
 from .client import DEFAULT_HOST, Client, Payload
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .session import create_myqtthub_session, logout, publish, pull, subscribe
@@ -19,6 +22,7 @@ from .topics import filter_problem, matches, topic_problem
 
 __all__ = [
     "DEFAULT_HOST",
+    "AsyncClient",
     "AuthenticationError",
     "Client",
     "MyQttHubError",
