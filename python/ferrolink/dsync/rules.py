@@ -1,4 +1,5 @@
-"""The data-layout rules, on plain JSON data: one codec shared by the client and the sandbox.
+"""The data-layout rules, on plain JSON data: one codec shared by the client and the sandbox
+(what an emulator may share is written once, in :mod:`ferrolink.sandbox`).
 
 :func:`layout_problems` checks a generated (or fetched) ``{"data_layout": [...]}`` document
 and :func:`envelope_problems` the ``{status, message, detail, data}`` envelope a connector
