@@ -12,7 +12,7 @@ Realtime API (what ``RealtimeRequest`` talks to), on ``/api/realtime``:
 - Every reply is the envelope ``{status, message, detail, data}`` as JSON; ``data`` is the
   stored record on success.
 
-Record shape (spec §8.3, our choice): members follow the treekeys below the entity's
+Record shape (undocumented by DSYNC; our choice): members follow the treekeys below the entity's
 treekey, nested objects for deeper levels: ``product.sku`` is ``{"sku": ...}`` and
 ``product.inventory.qty`` is ``{"inventory": {"qty": ...}}``.
 
