@@ -45,6 +45,18 @@ class Auth(ExpState):
         self._consumer_keys: dict[str, str] = {CONSUMER_UUID: CONSUMER_API_KEY}
         self._users = [dict(USER)]
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {
+            "username": USER["username"],
+            "password": USER["password"],
+            "organization": ORGANIZATION,
+            "device_uuid": DEVICE_UUID,
+            "device_secret": DEVICE_SECRET,
+            "consumer_uuid": CONSUMER_UUID,
+            "api_key": CONSUMER_API_KEY,
+        }
+
     def invalidate_tokens(self) -> None:
         """Forget every issued token (REST answers 401 until the client logs in again)."""
         with self.lock:

@@ -4,18 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = [
-    "CONSUMER_API_KEY",
-    "CONSUMER_UUID",
-    "DEVICE_SECRET",
-    "DEVICE_UUID",
-    "EXPERIENCE_UUID",
-    "LOCATION_UUID",
-    "ORGANIZATION",
-    "USER",
-    "seed",
-]
-
 ORGANIZATION = "scala"
 USER = {"username": "joe@example.com", "password": "joesmoe25", "organization": ORGANIZATION}
 DEVICE_UUID = "d0000000-0000-4000-8000-000000000001"

@@ -7,14 +7,6 @@ from urllib.parse import unquote
 from ..httpserver import HttpReply, HttpRequest
 from ..service import Environment
 from .documents import COLLECTION_ROUTES, Documents
-from .fixtures import (
-    CONSUMER_API_KEY,
-    CONSUMER_UUID,
-    DEVICE_SECRET,
-    DEVICE_UUID,
-    ORGANIZATION,
-    USER,
-)
 from .hub import BroadcastHub
 from .state import error
 
@@ -40,18 +32,6 @@ class ExpService(Documents, BroadcastHub):
         self._stopping.set()
         self.drop_sockets()
         super().stop()
-
-    @property
-    def credentials(self) -> dict[str, str]:
-        return {
-            "username": USER["username"],
-            "password": USER["password"],
-            "organization": ORGANIZATION,
-            "device_uuid": DEVICE_UUID,
-            "device_secret": DEVICE_SECRET,
-            "consumer_uuid": CONSUMER_UUID,
-            "api_key": CONSUMER_API_KEY,
-        }
 
     # -- dispatch ------------------------------------------------------------------------
 
