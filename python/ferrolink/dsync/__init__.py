@@ -12,13 +12,15 @@ A drop-in for the ``dsync`` package of ``dsync-sdk`` (change the import)::
 For asyncio programs, :class:`AsyncRealtimeRequest` has the same API with coroutines.
 
 Data layouts are built with :class:`Field`, :class:`Endpoint` and :class:`DataLayout`, and
-served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`.
+served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`;
+:class:`ConnectorClient` checks a connector as the DSYNC platform would.
 """
 
 from __future__ import annotations
 
 from .async_realtime import AsyncRealtimeRequest
 from .connector import Connector, ConnectorError, ConnectorRequest
+from .connector_client import ConnectorClient, PlatformError
 from .data_layout import (
     TYPE_BOOLEAN,
     TYPE_CUSTOM,
@@ -64,6 +66,7 @@ __all__ = [
     "TYPE_URL",
     "AsyncRealtimeRequest",
     "Connector",
+    "ConnectorClient",
     "ConnectorError",
     "ConnectorRequest",
     "DataLayout",
@@ -71,6 +74,7 @@ __all__ = [
     "Field",
     "InvalidRealtimeRequest",
     "LayoutTypeError",
+    "PlatformError",
     "RealtimeRequest",
     "RealtimeRequestException",
     "ValidationException",
