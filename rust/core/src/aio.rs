@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -44,7 +44,8 @@ pub struct OwnedRequest {
 }
 
 /// The runtime every async request runs on: one I/O worker, so the other core stays free for
-/// the Python event loop that consumes the responses.
+/// the Python event loop that consumes the responses (two workers measured slower: a
+/// connection's task and its request's task then wake each other across threads).
 pub fn runtime() -> Result<&'static Runtime, TransportError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
@@ -62,6 +63,10 @@ pub fn runtime() -> Result<&'static Runtime, TransportError> {
 
 type Sender = SendRequest<Full<Bytes>>;
 
+/// A connection idle this long may have been closed by the server unseen (see `checkout`);
+/// one back in the pool for less is reused at once.
+const SETTLED: Duration = Duration::from_millis(2);
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PoolKey {
     https: bool,
@@ -76,7 +81,7 @@ struct Inner {
     proxy: Option<ureq::Proxy>,
     options: ClientOptions,
     user_agent: HeaderValue,
-    idle: Mutex<HashMap<PoolKey, Vec<Sender>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<(Sender, Instant)>>>,
 }
 
 /// A pooled async HTTP/1.1 client. Cloning shares the pool.
@@ -230,13 +235,13 @@ impl AsyncHttpClient {
 
     /// An idle pooled connection that is still usable, or a new one.
     async fn checkout(&self, key: &PoolKey, host: &str) -> Result<(Sender, bool), TransportError> {
-        if self.has_idle(key) {
-            // Let the runtime poll its I/O driver first: a close the server sent while the
-            // connection sat idle is then seen by its connection task, and the connection is
-            // skipped instead of failing this request after it was written.
-            tokio::task::yield_now().await;
-        }
-        while let Some(mut sender) = self.pop_idle(key) {
+        while let Some((mut sender, since)) = self.pop_idle(key) {
+            if since.elapsed() >= SETTLED {
+                // Let the runtime poll its I/O driver first: a close the server sent while
+                // the connection sat idle is then seen by its connection task, and the
+                // connection is skipped instead of failing this request after it was written.
+                tokio::task::yield_now().await;
+            }
             if sender.is_ready() || (!sender.is_closed() && sender.ready().await.is_ok()) {
                 return Ok((sender, true));
             }
@@ -246,14 +251,7 @@ impl AsyncHttpClient {
         Ok((sender, false))
     }
 
-    fn has_idle(&self, key: &PoolKey) -> bool {
-        self.inner
-            .idle
-            .lock()
-            .is_ok_and(|idle| idle.get(key).is_some_and(|senders| !senders.is_empty()))
-    }
-
-    fn pop_idle(&self, key: &PoolKey) -> Option<Sender> {
+    fn pop_idle(&self, key: &PoolKey) -> Option<(Sender, Instant)> {
         let mut idle = self.inner.idle.lock().ok()?;
         idle.get_mut(key).and_then(Vec::pop)
     }
@@ -266,7 +264,7 @@ impl AsyncHttpClient {
         if let Ok(mut idle) = self.inner.idle.lock() {
             let senders = idle.entry(key).or_default();
             if senders.len() < max {
-                senders.push(sender);
+                senders.push((sender, Instant::now()));
             }
         }
     }
