@@ -17,8 +17,16 @@ from typing import Any, Optional, TypeVar, Union
 
 from . import _core
 from .errors import InvalidArgumentError
-from .http import Body, HeaderInput, Response, _prepare, _seconds
-from .redact import redact_url
+from .http import (
+    Body,
+    HeaderInput,
+    RawResponse,
+    Response,
+    _log_reply,
+    _prepare,
+    _redirect_target,
+    _seconds,
+)
 
 __all__ = ["AsyncClient"]
 
@@ -91,6 +99,56 @@ class AsyncClient:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._queue: Optional[_core.AsyncCompletions] = None
 
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+        *,
+        follow_redirects: bool = False,
+    ) -> RawResponse:
+        """The async twin of :meth:`Client._send <ferrolink.http.Client._send>`: the one way
+        every async ferrolink service reaches the network; returns the raw reply."""
+        status, reason, headers_out, data = await self._once(method, url, headers, body, timeout)
+        hops = 0
+        while follow_redirects:
+            target = _redirect_target(status, headers_out, url, hops)
+            if target is None:
+                break
+            url, hops = target, hops + 1
+            status, reason, headers_out, data = await self._once(
+                method, url, headers, body, timeout
+            )
+        _log_reply(method, url, status, data)
+        return status, reason, headers_out, data, url
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: Optional[bytes],
+        timeout: Optional[float],
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        native = self._native
+        if native is None:
+            raise InvalidArgumentError("this ferrolink.http.AsyncClient is closed")
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        if loop is not self._loop or queue is None:
+            queue = self._queue = _completions(loop)
+            self._loop = loop
+        future: asyncio.Future[tuple[int, str, list[tuple[str, str]], bytes]]
+        future = loop.create_future()
+        pending = native.request(queue, future, method, url, headers, body, timeout)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            pending.abort()
+            raise
+
     async def request(
         self,
         method: str,
@@ -103,27 +161,10 @@ class AsyncClient:
         timeout: Optional[float] = None,
     ) -> Response:
         """Send one request and return the complete :class:`Response` (any status)."""
-        native = self._native
-        if native is None:
-            raise InvalidArgumentError("this ferrolink.http.AsyncClient is closed")
         header_list, payload = _prepare(headers, body, json, form)
-        loop = asyncio.get_running_loop()
-        queue = self._queue
-        if loop is not self._loop or queue is None:
-            queue = self._queue = _completions(loop)
-            self._loop = loop
-        future = loop.create_future()
-        pending = native.request(
-            queue, future, method, url, header_list, payload, _seconds("timeout", timeout)
+        return Response(
+            *await self._send(method, url, header_list, payload, _seconds("timeout", timeout))
         )
-        try:
-            status, reason, raw_headers, data = await future
-        except asyncio.CancelledError:
-            pending.abort()
-            raise
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
-        return Response(status, reason, raw_headers, data, url)
 
     async def get(self, url: str, **kwargs: Any) -> Response:
         return await self.request("GET", url, **kwargs)

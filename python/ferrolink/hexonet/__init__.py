@@ -12,8 +12,9 @@ from __future__ import annotations
 from .apiclient import APIClient
 from .async_apiclient import AsyncAPIClient
 from .response import Response
+from .responsetemplate import InvalidNumberError
 
 __version__ = "4.0.2"  # the SDK version this package is a drop-in for
 name = "ferrolink.hexonet"
 
-__all__ = ["APIClient", "AsyncAPIClient", "Response"]
+__all__ = ["APIClient", "AsyncAPIClient", "InvalidNumberError", "Response"]

@@ -20,7 +20,7 @@ from typing import Any, Optional, TypeVar
 
 from ..errors import FerrolinkError
 from ..http import AsyncClient
-from .apiclient import _MAX_REDIRECTS, _REDIRECTS, Command, Connector, _http_error, _redirect
+from .apiclient import Command, Connector, _http_error
 from .response import Response
 
 __all__ = ["AsyncAPIClient"]
@@ -63,16 +63,10 @@ class AsyncAPIClient(Connector):
 
     async def _post(self, url: str, body: bytes) -> tuple[int, str, bytes]:
         client: AsyncClient = self._transport()
-        headers = self._headers()
-        for _ in range(_MAX_REDIRECTS + 1):
-            reply = await client.request("POST", url, headers=headers, body=body)
-            if reply.status not in _REDIRECTS:
-                break
-            target = _redirect(reply.status, reply.headers.items_raw(), url)
-            if target is None:
-                break
-            url = target
-        return reply.status, reply.reason, reply.body
+        status, reason, _headers, data, _url = await client._send(
+            "POST", url, self._headers(), body, follow_redirects=True
+        )
+        return status, reason, data
 
     async def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
         """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""

@@ -9,13 +9,15 @@
 For asyncio programs, :class:`AsyncClient` has the same API with coroutines.
 
 The ASPL tutorial's functional style works too: :func:`create_myqtthub_session`,
-:func:`publish`, :func:`logout`.
+:func:`publish`, :func:`logout`; its session's ``conn`` answers the tutorial's raw
+``conn.request(...)`` / ``conn.getresponse()`` calls like ``http.client``.
 """
 
 from __future__ import annotations
 
 from .async_client import AsyncClient
 from .client import DEFAULT_HOST, Client, Payload
+from .connection import Connection, ConnectionResponse
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .session import create_myqtthub_session, logout, publish, pull, subscribe
 from .topics import filter_problem, matches, topic_problem
@@ -25,6 +27,8 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Client",
+    "Connection",
+    "ConnectionResponse",
     "MyQttHubError",
     "Payload",
     "PublishError",

@@ -209,11 +209,17 @@ class AsyncClient(Session[HttpClient]):
         return self._checked(path, *await self._post(path, body, cookie=token))
 
     async def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
-        reply = await self._http.request(
-            "POST",
-            self.base_url + path,
-            headers=self._post_headers(cookie),
-            body=body,
-            timeout=self.timeout,
+        status, reason, _headers, reply = await self.send(
+            "POST", path, body, self._post_headers(cookie)
         )
-        return reply.status, reply.reason, reply.body
+        return status, reason, reply
+
+    async def send(
+        self, method: str, path: str, body: Optional[bytes], headers: list[tuple[str, str]]
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """One request exactly as given (no token added); see :meth:`Client.send`."""
+        status, reason, reply_headers, reply, _url = await self._http._send(
+            method, self.base_url + path, headers, body, self.timeout
+        )
+        self._sent(path, status)
+        return status, reason, reply_headers, reply

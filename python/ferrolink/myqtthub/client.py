@@ -21,7 +21,7 @@ from .. import _core
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ProtocolError
 from ..http import Client as HttpClient
-from ..redact import MASK, redact_text
+from ..redact import MASK, mask_issued
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .topics import filter_problem, topic_problem
 
@@ -313,13 +313,17 @@ class Session(ClosesOnExit, Generic[_H]):
 
     def _checked(self, path: str, status: int, reason: str, reply: bytes) -> bytes:
         """The body of a 200 reply; raises _TokenRejected or the service error otherwise."""
-        log.debug("POST %s -> %d (%d bytes)", path, status, len(reply))
         if status == 200:
             return reply
         text = reply.decode("utf-8", errors="replace")
         if status == 400 and TOKEN_REJECTED in text:
             raise _TokenRejected(reason, text)
         raise self._error(path, status, reason, text)
+
+    def _sent(self, path: str, status: int) -> None:
+        if path == "/logout" and status == 200:  # a /logout sent through send() ends the session
+            with self._lock:
+                self._token = None
 
     def _close_pool(self) -> None:
         if self._owns_http:
@@ -369,8 +373,7 @@ class Session(ClosesOnExit, Generic[_H]):
         )
 
     def _redact(self, text: str) -> str:
-        secrets = tuple(s for s in (self._password, self._token) if s)
-        return redact_text(text, secrets)
+        return mask_issued(text, (self._token,))
 
     def __repr__(self) -> str:
         state = "logged in" if self._token else "logged out"
@@ -568,14 +571,20 @@ class Client(Session[HttpClient]):
         return self._checked(path, *self._post(path, body, cookie=token))
 
     def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
-        reply = self._http.request(
-            "POST",
-            self.base_url + path,
-            headers=self._post_headers(cookie),
-            body=body,
-            timeout=self.timeout,
+        status, reason, _headers, reply = self.send("POST", path, body, self._post_headers(cookie))
+        return status, reason, reply
+
+    def send(
+        self, method: str, path: str, body: Optional[bytes], headers: list[tuple[str, str]]
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """One request exactly as given (no token added) on this session's connection pool:
+        ``(status, reason, headers, body)``. What ``session['conn'].request()`` sends; a
+        ``/logout`` it sends that succeeds ends this session too."""
+        status, reason, reply_headers, reply, _url = self._http._send(
+            method, self.base_url + path, headers, body, self.timeout
         )
-        return reply.status, reply.reason, reply.body
+        self._sent(path, status)
+        return status, reason, reply_headers, reply
 
 
 class _TokenRejected(Exception):

@@ -27,9 +27,11 @@ use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 
+use crate::error::{Error, ErrorKind};
+use crate::tls::load_roots;
 use crate::transport::{
-    host_free, host_of, invalid_request, latin1, load_roots, map_io, method_carries_body,
-    ClientOptions, ErrorKind, ProxySetting, Response, TransportError,
+    host_free, host_of, invalid_request, latin1, map_io, method_carries_body, ClientOptions,
+    ProxySetting, Response,
 };
 
 /// One request, owned: it moves onto the runtime.
@@ -46,7 +48,7 @@ pub struct OwnedRequest {
 /// The runtime every async request runs on: one I/O worker, so the other core stays free for
 /// the Python event loop that consumes the responses (two workers measured slower: a
 /// connection's task and its request's task then wake each other across threads).
-pub fn runtime() -> Result<&'static Runtime, TransportError> {
+pub fn runtime() -> Result<&'static Runtime, Error> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -58,7 +60,7 @@ pub fn runtime() -> Result<&'static Runtime, TransportError> {
                 .map_err(|e| format!("cannot start the async runtime: {e}"))
         })
         .as_ref()
-        .map_err(|m| TransportError::new(ErrorKind::Connect, "", m.clone()))
+        .map_err(|m| failure(ErrorKind::Connect, "", m.clone()))
 }
 
 type Sender = SendRequest<Full<Bytes>>;
@@ -102,16 +104,17 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 impl AsyncHttpClient {
     /// `max_connections` bounds the requests in flight, hence the connections open at once;
     /// further requests wait for one to finish.
-    pub fn new(options: &ClientOptions, max_connections: usize) -> Result<Self, TransportError> {
+    pub fn new(options: &ClientOptions, max_connections: usize) -> Result<Self, Error> {
         let proxy = match &options.proxy {
             ProxySetting::None => None,
             ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
-            ProxySetting::Url(url) => Some(ureq::Proxy::new(url).map_err(|_| {
-                TransportError::invalid("invalid proxy URL: not a valid proxy URL")
-            })?),
+            ProxySetting::Url(url) => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|_| Error::invalid("invalid proxy URL: not a valid proxy URL"))?,
+            ),
         };
         let user_agent = HeaderValue::from_str(&options.user_agent)
-            .map_err(|_| TransportError::invalid("invalid user agent"))?;
+            .map_err(|_| Error::invalid("invalid user agent"))?;
         Ok(AsyncHttpClient {
             inner: Arc::new(Inner {
                 in_flight: Arc::new(Semaphore::new(
@@ -127,7 +130,7 @@ impl AsyncHttpClient {
     }
 
     /// Send one request and read the whole response body.
-    pub async fn send(&self, request: OwnedRequest) -> Result<Response, TransportError> {
+    pub async fn send(&self, request: OwnedRequest) -> Result<Response, Error> {
         let host = host_of(&request.url);
         let total = request.timeout.or(self.inner.options.total_timeout);
         let exchange = async {
@@ -135,16 +138,15 @@ impl AsyncHttpClient {
             let _permit = Arc::clone(&self.inner.in_flight)
                 .acquire_owned()
                 .await
-                .map_err(|_| TransportError::invalid("the client is closed"))?;
+                .map_err(|_| Error::invalid("the client is closed"))?;
             self.exchange(request, &host).await
         };
         within(total, "global", &host, exchange).await
     }
 
-    async fn exchange(&self, req: OwnedRequest, host: &str) -> Result<Response, TransportError> {
-        let method = Method::from_bytes(req.method.as_bytes()).map_err(|_| {
-            TransportError::invalid(format!("invalid HTTP method {:?}", req.method))
-        })?;
+    async fn exchange(&self, req: OwnedRequest, host: &str) -> Result<Response, Error> {
+        let method = Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| Error::invalid(format!("invalid HTTP method {:?}", req.method)))?;
         let body = match (req.body, method_carries_body(&req.method)) {
             (Some(body), _) => Some(body),
             (None, true) => Some(Bytes::new()),
@@ -167,7 +169,7 @@ impl AsyncHttpClient {
         let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         if !parts.headers.contains_key(HOST) {
             let value = HeaderValue::from_str(authority)
-                .map_err(|_| TransportError::invalid(format!("invalid URL host {host:?}")))?;
+                .map_err(|_| Error::invalid(format!("invalid URL host {host:?}")))?;
             parts.headers.insert(HOST, value);
         }
         if !parts.headers.contains_key(USER_AGENT) {
@@ -234,7 +236,7 @@ impl AsyncHttpClient {
     }
 
     /// An idle pooled connection that is still usable, or a new one.
-    async fn checkout(&self, key: &PoolKey, host: &str) -> Result<(Sender, bool), TransportError> {
+    async fn checkout(&self, key: &PoolKey, host: &str) -> Result<(Sender, bool), Error> {
         while let Some((mut sender, since)) = self.pop_idle(key) {
             if since.elapsed() >= SETTLED {
                 // Let the runtime poll its I/O driver first: a close the server sent while
@@ -269,7 +271,7 @@ impl AsyncHttpClient {
         }
     }
 
-    async fn connect(&self, key: &PoolKey, host: &str) -> Result<Sender, TransportError> {
+    async fn connect(&self, key: &PoolKey, host: &str) -> Result<Sender, Error> {
         let proxy = self.inner.proxy.as_ref().filter(|p| !proxy_skips(p, key));
         let tcp = match proxy {
             Some(proxy) => tunnel(proxy, key, host).await?,
@@ -277,7 +279,7 @@ impl AsyncHttpClient {
         };
         let io: Box<dyn Io> = if key.https {
             let name = ServerName::try_from(key.host.clone())
-                .map_err(|_| TransportError::invalid(format!("invalid URL host {:?}", key.host)))?;
+                .map_err(|_| Error::invalid(format!("invalid URL host {:?}", key.host)))?;
             let tls = self
                 .inner
                 .tls
@@ -296,28 +298,29 @@ impl AsyncHttpClient {
     }
 }
 
-fn pool_key(uri: &Uri, host: &str) -> Result<PoolKey, TransportError> {
+fn pool_key(uri: &Uri, host: &str) -> Result<PoolKey, Error> {
     let https = match uri.scheme() {
         Some(s) if *s == Scheme::HTTPS => true,
         Some(s) if *s == Scheme::HTTP => false,
         Some(s) => {
-            return Err(TransportError::new(
+            return Err(failure(
                 ErrorKind::InvalidArgument,
                 host,
                 format!("invalid URL: unknown scheme: {}", s.as_str()),
             ))
         }
         None => {
-            return Err(TransportError::new(
+            return Err(failure(
                 ErrorKind::InvalidArgument,
                 host,
                 "invalid URL: no scheme",
             ))
         }
     };
-    let name = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| {
-        TransportError::new(ErrorKind::InvalidArgument, host, "invalid URL: no host")
-    })?;
+    let name = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| failure(ErrorKind::InvalidArgument, host, "invalid URL: no host"))?;
     Ok(PoolKey {
         https,
         host: name
@@ -335,7 +338,7 @@ fn proxy_skips(proxy: &ureq::Proxy, key: &PoolKey) -> bool {
         .is_ok_and(|uri| proxy.is_no_proxy(&uri))
 }
 
-async fn tcp_connect(name: &str, port: u16, host: &str) -> Result<TcpStream, TransportError> {
+async fn tcp_connect(name: &str, port: u16, host: &str) -> Result<TcpStream, Error> {
     let stream = TcpStream::connect((name, port))
         .await
         .map_err(|e| io_error(&e, host))?;
@@ -345,11 +348,7 @@ async fn tcp_connect(name: &str, port: u16, host: &str) -> Result<TcpStream, Tra
 }
 
 /// An HTTP proxy tunnel (CONNECT) to `key`, for http and https targets alike.
-async fn tunnel(
-    proxy: &ureq::Proxy,
-    key: &PoolKey,
-    host: &str,
-) -> Result<TcpStream, TransportError> {
+async fn tunnel(proxy: &ureq::Proxy, key: &PoolKey, host: &str) -> Result<TcpStream, Error> {
     let mut stream = tcp_connect(proxy.host(), proxy.port(), host).await?;
     let target = if key.host.contains(':') {
         format!("[{}]:{}", key.host, key.port)
@@ -384,8 +383,8 @@ async fn tunnel(
     }
 }
 
-fn proxy_failed(host: &str, detail: &str) -> TransportError {
-    TransportError::new(
+fn proxy_failed(host: &str, detail: &str) -> Error {
+    failure(
         ErrorKind::Connect,
         host,
         format!("proxy CONNECT failed: {}", host_free(detail)),
@@ -397,13 +396,13 @@ async fn within<T>(
     limit: Option<Duration>,
     which: &str,
     host: &str,
-    work: impl Future<Output = Result<T, TransportError>>,
-) -> Result<T, TransportError> {
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     match limit {
         None => work.await,
         Some(limit) => match tokio::time::timeout(limit, work).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(TransportError::new(
+            Err(_) => Err(failure(
                 ErrorKind::Timeout,
                 host,
                 format!("timed out ({which})"),
@@ -412,12 +411,16 @@ async fn within<T>(
     }
 }
 
-fn io_error(e: &io::Error, host: &str) -> TransportError {
-    let (kind, message) = map_io(e);
-    TransportError::new(kind, host, message)
+fn failure(kind: ErrorKind, host: &str, message: impl Into<String>) -> Error {
+    Error::new(kind, message).with_host(host)
 }
 
-fn hyper_error(e: &hyper::Error, host: &str) -> TransportError {
+fn io_error(e: &io::Error, host: &str) -> Error {
+    let (kind, message) = map_io(e);
+    failure(kind, host, message)
+}
+
+fn hyper_error(e: &hyper::Error, host: &str) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<io::Error>() {
@@ -435,17 +438,16 @@ fn hyper_error(e: &hyper::Error, host: &str) -> TransportError {
     } else {
         (ErrorKind::Protocol, e.to_string())
     };
-    TransportError::new(kind, host, message)
+    failure(kind, host, message)
 }
 
-fn tls_config(options: &ClientOptions) -> Result<ClientConfig, TransportError> {
+fn tls_config(options: &ClientOptions) -> Result<ClientConfig, Error> {
     let mut roots = rustls::RootCertStore::empty();
-    let certs = load_roots(options.ca_file.as_ref())?;
-    roots.add_parsable_certificates(certs.iter().map(|c| CertificateDer::from(c.der().to_vec())));
+    roots.add_parsable_certificates(load_roots(options.ca_file.as_deref())?);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::new(ErrorKind::Tls, "", format!("TLS error: {e}")))?;
+        .map_err(|e| failure(ErrorKind::Tls, "", format!("TLS error: {e}")))?;
     let mut config = if options.verify {
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {

@@ -9,16 +9,18 @@
 use std::sync::{Arc, Mutex};
 
 use ferrolink_core::aio::{self, AsyncHttpClient as CoreClient, OwnedRequest};
-use ferrolink_core::transport::{Response, TransportError};
+use ferrolink_core::error::Error;
+use ferrolink_core::transport::Response;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use tokio::task::AbortHandle;
 
-use crate::{seconds, transport_error, OptionsArgs};
+use crate::errors::{py_err, to_pyerr};
+use crate::http::{seconds, OptionsArgs};
 
-type Outcome = Result<Response, TransportError>;
+type Outcome = Result<Response, Error>;
 
 /// How the loop learns that the queue is no longer empty.
 enum Wake {
@@ -144,7 +146,7 @@ impl AsyncCompletions {
                     future.call_method1(py, intern!(py, "set_result"), (value,))
                 }
                 Err(e) => {
-                    let error = transport_error(py, e).into_value(py);
+                    let error = to_pyerr(py, &e).into_value(py);
                     future.call_method1(py, intern!(py, "set_exception"), (error,))
                 }
             };
@@ -216,7 +218,7 @@ impl AsyncHttpClient {
         // Loading the system trust store reads files: do it without the GIL.
         let inner = py
             .detach(|| CoreClient::new(&options, max_connections))
-            .map_err(|e| transport_error(py, e))?;
+            .map_err(py_err)?;
         Ok(AsyncHttpClient { inner })
     }
 
@@ -226,7 +228,6 @@ impl AsyncHttpClient {
     #[allow(clippy::too_many_arguments)]
     fn request(
         &self,
-        py: Python<'_>,
         completions: &AsyncCompletions,
         future: Py<PyAny>,
         method: String,
@@ -242,7 +243,7 @@ impl AsyncHttpClient {
             body: body.map(bytes::Bytes::from_owner),
             timeout: seconds("timeout", timeout)?,
         };
-        let runtime = aio::runtime().map_err(|e| transport_error(py, e))?;
+        let runtime = aio::runtime().map_err(py_err)?;
         let client = self.inner.clone();
         let queue = Arc::clone(&completions.queue);
         let handle = runtime.spawn(async move {
@@ -253,11 +254,4 @@ impl AsyncHttpClient {
             handle: handle.abort_handle(),
         })
     }
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<AsyncHttpClient>()?;
-    m.add_class::<AsyncCompletions>()?;
-    m.add_class::<AsyncPending>()?;
-    Ok(())
 }
