@@ -18,6 +18,7 @@ from ferrolink import errors
 from ferrolink.http import AsyncClient, Client
 from ferrolink.sandbox.echo import EchoService, pattern_bytes
 from ferrolink.sandbox.ports import free_port
+from test_proxy import tinyproxy  # noqa: F401  (the fixture: a real tinyproxy on loopback)
 
 T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, T]], T]
@@ -246,6 +247,39 @@ def test_stale_pooled_connections_are_invisible_and_posts_not_duplicated(
 
     assert asyncio.run(main()) >= 20
     assert echo.counts()["POST"] - before == 25
+
+
+def test_https_through_a_proxy_explicit_and_from_the_environment(
+    tinyproxy: tuple[str, Path],  # noqa: F811
+    echo_sandbox: ferrolink.sandbox.Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy, log = tinyproxy
+    target = echo_sandbox.url("echo", "https")
+    port = target.rsplit(":", 1)[1]
+
+    async def main() -> None:
+        async with AsyncClient(ca_file=echo_sandbox.ca_file, trust_env=False) as direct:
+            assert (await direct.get(target + "/echo")).status == 200
+        assert f"127.0.0.1:{port}" not in log.read_text()
+        async with _client(echo_sandbox, proxy=proxy) as explicit:
+            for i in range(3):
+                reply = await explicit.post(target + "/echo", headers={"X-Request-Id": str(i)})
+                assert reply.json()["id"] == str(i)
+        assert f"127.0.0.1:{port}" in log.read_text()
+        tunnels = log.read_text().count(f"127.0.0.1:{port}")
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with AsyncClient(ca_file=echo_sandbox.ca_file) as excluded:
+            assert (await excluded.get(target + "/echo")).status == 200
+        assert log.read_text().count(f"127.0.0.1:{port}") == tunnels  # NO_PROXY honoured
+        dead = f"http://user:hunter2@127.0.0.1:{free_port()}"
+        async with _client(echo_sandbox, proxy=dead) as client:
+            with pytest.raises(errors.ConnectError) as info:
+                await client.get(target + "/echo")
+        assert "hunter2" not in str(info.value)
+
+    asyncio.run(main())
 
 
 def test_credentials_never_in_error_messages() -> None:
