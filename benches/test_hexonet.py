@@ -1,7 +1,10 @@
 """HEXONET benchmarks, side by side with the original SDK ``hexonet.apiconnector==4.0.2``.
 
 - parse a small StatusAccount response into a Response and read it;
-- parse a 1000-row list page and read every record (``getListHash``);
+- parse a 1000-row list page and read it through every public access path (``getListHash``,
+  ``getRecords`` + ``getData``, ``getColumn(k).getData()``, ``getHash``), each also against
+  its floor: building the same Python objects from ready-made values;
+- a one-record response read through ``getRecords()``;
 - sequential ``request()`` over keep-alive HTTPS to nginx serving the StatusAccount body, with
   the realistic trust store (system bundle + the bench CA), plus ferrolink's raw transport on
   the same requests (the HEXONET layer must add little);
@@ -27,6 +30,8 @@ from typing import Any, Callable
 import pytest
 
 from ferrolink.hexonet.apiclient import APIClient
+from ferrolink.hexonet.column import Column
+from ferrolink.hexonet.record import Record
 from ferrolink.hexonet.response import Response
 from ferrolink.http import Client
 from ferrolink.sandbox.nginx import find_nginx, nginx_server
@@ -101,6 +106,125 @@ def test_parse_large(benchmark: Any, peer: str) -> None:
         parse,
         rounds=0 if peer == "ferrolink" else 5,
     )
+
+
+# -- every public access path, against the original and against its floor ---------------
+# The floor builds the same Python objects the path returns (the same str values, lists,
+# dicts, Column and Record objects) from values that are ready: the strs come from one
+# ``str.split`` (C speed), so the floor is what the API costs with no parser at all.
+
+_HASH = Response(LARGE).getHash()
+_TOP = [(k, v) for k, v in _HASH.items() if k != "PROPERTY"]
+_COLUMNS = list(_HASH["PROPERTY"].items())
+_DATA = _COLUMNS[:5]  # the five 1000-value columns; the paging columns have one value each
+assert all(len(values) == 1000 for _, values in _DATA)
+_JOINED = "\n".join([v for _, v in _TOP] + [v for _, values in _COLUMNS for v in values])
+_PAGINATION = Response(LARGE).getPagination()
+
+
+def _floor_hash() -> dict[str, Any]:
+    values = _JOINED.split("\n")  # fresh str objects, as a parse makes them
+    h: dict[str, Any] = dict(zip((k for k, _ in _TOP), values))
+    at = len(_TOP)
+    properties = {}
+    for key, column in _COLUMNS:
+        properties[key] = values[at : at + len(column)]
+        at += len(column)
+    h["PROPERTY"] = properties
+    return h
+
+
+def _floor_rows(h: dict[str, Any]) -> list[dict[str, str]]:
+    properties = h["PROPERTY"]
+    (k0, _), (k1, _), (k2, _), (k3, _), (k4, _) = _DATA
+    rows = [
+        {k0: a, k1: b, k2: c, k3: d, k4: e}
+        for a, b, c, d, e in zip(*(properties[k] for k, _ in _DATA))
+    ]
+    rows[0].update((k, properties[k][0]) for k, _ in _COLUMNS[5:])
+    return rows
+
+
+def _list_hash(r: Any) -> None:
+    assert len(r.getListHash()["LIST"]) == 1000
+
+
+def _records(r: Any) -> None:
+    for record in r.getRecords():
+        record.getData()
+
+
+def _columns(r: Any) -> None:
+    for key in r.getColumnKeys():
+        r.getColumn(key).getData()
+
+
+def _hash(r: Any) -> None:
+    assert r.getHash()["PROPERTY"]
+
+
+def _floor_list_hash() -> None:
+    h = _floor_hash()
+    listed = {
+        "LIST": _floor_rows(h),
+        "meta": {"columns": list(h["PROPERTY"]), "pg": dict(_PAGINATION)},
+    }
+    assert len(listed["LIST"]) == 1000
+
+
+def _floor_records() -> None:
+    for record in list(map(Record, _floor_rows(_floor_hash()))):
+        record.getData()
+
+
+def _floor_columns() -> None:
+    for column in [Column(key, values) for key, values in _floor_hash()["PROPERTY"].items()]:
+        column.getData()
+
+
+def _floor_hash_only() -> None:
+    assert _floor_hash()["PROPERTY"]
+
+
+PATHS = {
+    "getListHash()": (_list_hash, _floor_list_hash),
+    "getRecords() + getData() of each": (_records, _floor_records),
+    "getColumn(k).getData() of each": (_columns, _floor_columns),
+    "getHash()": (_hash, _floor_hash_only),
+}
+FLOOR = "floor: same objects from ready values"
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector", FLOOR])
+def test_access_paths(benchmark: Any, peer: str, path: str) -> None:
+    read, floor = PATHS[path]
+    if peer == FLOOR:
+        fn = floor
+    else:
+        cls = Response if peer == "ferrolink" else OriginalResponse
+
+        def fn() -> None:
+            read(cls(LARGE))
+
+    _run(
+        benchmark,
+        f"hexonet: 1000-row list page, Response(body) + {path}",
+        peer,
+        fn,
+        rounds=5 if peer == "hexonet.apiconnector" else 0,
+    )
+
+
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector"])
+def test_one_record_via_get_records(benchmark: Any, peer: str) -> None:
+    cls = Response if peer == "ferrolink" else OriginalResponse
+
+    def parse() -> None:
+        for record in cls(SMALL).getRecords():
+            record.getData()
+
+    _run(benchmark, "hexonet: one-record Response + getRecords() + getData()", peer, parse)
 
 
 BATCH = 20
