@@ -216,6 +216,63 @@ def test_access_paths(benchmark: Any, peer: str, path: str) -> None:
     )
 
 
+def _alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Per-call CPU-time medians of ``fns`` run in turn, round after round, so that each
+    ratio compares the same moments of a shared, noisy machine."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            times[name].append(time.process_time() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_access_path_ratios(benchmark: Any, path: str) -> None:
+    """The three peers of one path alternated round by round; the note gives ferrolink's
+    speed-up over the original and its cost as a multiple of the floor."""
+    read, floor = PATHS[path]
+    medians = _alternating_medians(
+        {
+            "ferrolink": lambda: read(Response(LARGE)),
+            "original": lambda: read(OriginalResponse(LARGE)),
+            "floor": floor,
+        },
+        rounds=25,
+    )
+    ours = medians["ferrolink"]
+    benchmark.extra_info["note"] = (
+        f"alternating, CPU time: ferrolink {ours * 1e6:.0f} us, original "
+        f"{medians['original'] * 1e6:.0f} us ({medians['original'] / ours:.1f}x), floor "
+        f"{medians['floor'] * 1e6:.0f} us (ferrolink = {ours / medians['floor']:.2f}x the floor)"
+    )
+    _run(benchmark, f"hexonet: alternating, {path}", "ferrolink", lambda: read(Response(LARGE)))
+
+
+def test_one_record_ratio(benchmark: Any) -> None:
+    """``getRecords()`` of a one-record response, alternated with the original (batches of
+    200 calls: one call is too short for the CPU clock)."""
+
+    def batch(cls: Any) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(200):
+                for record in cls(SMALL).getRecords():
+                    record.getData()
+
+        return run
+
+    medians = _alternating_medians(
+        {"ferrolink": batch(Response), "original": batch(OriginalResponse)}, rounds=25
+    )
+    ours, theirs = medians["ferrolink"] / 200, medians["original"] / 200
+    benchmark.extra_info["note"] = (
+        f"alternating, CPU time: ferrolink {ours * 1e6:.2f} us, original "
+        f"{theirs * 1e6:.2f} us ({theirs / ours:.1f}x)"
+    )
+    _run(benchmark, "hexonet: alternating, one-record getRecords()", "ferrolink", batch(Response))
+
+
 @pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector"])
 def test_one_record_via_get_records(benchmark: Any, peer: str) -> None:
     cls = Response if peer == "ferrolink" else OriginalResponse

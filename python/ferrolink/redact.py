@@ -17,7 +17,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 __all__ = [
     "MASK",
@@ -77,15 +77,11 @@ def is_secret_key(key: str) -> bool:
 
 def _mask_fields(pattern: re.Pattern[str], text: str) -> str:
     def mask(m: re.Match[str]) -> str:
-        if not m.group("value") or not is_secret_key(_unquote_key(m.group("key"))):
+        if not m.group("value") or not is_secret_key(unquote_plus(m.group("key"))):
             return m.group(0)
         return f"{m.group('sep')}{m.group('key')}={MASK}"
 
     return pattern.sub(mask, text)
-
-
-def _unquote_key(key: str) -> str:
-    return key.replace("+", " ").replace("%5F", "_").replace("%5f", "_")
 
 
 def redact_url(url: str) -> str:
