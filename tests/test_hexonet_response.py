@@ -310,3 +310,15 @@ def test_mask_secrets_of_a_start_session_reply() -> None:
     masked = responseparser.mask_secrets(raw)
     assert "4f2a-live-session" not in masked and "PROPERTY[SESSION][0] = ***\r\n" in masked
     assert masked.replace("***", "4f2a-live-session") == raw
+
+
+def test_records_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    r = Response(page(2, 0, 1, 2, 2, ["a.com", "b.com"]))
+    record = r.getRecords()[1]
+    for clone in (copy.deepcopy(record), pickle.loads(pickle.dumps(record))):
+        assert clone.getData() == record.getData() and clone.getData() is not record.getData()
+    assert copy.copy(record).getData() is record.getData()
+    assert repr(record) == "Record({'DOMAIN': 'b.com'})"

@@ -237,8 +237,15 @@ fn hexonet_rows<'py>(
 
 /// `ferrolink.hexonet.Record`: one row of a response, a dict `{COLUMN: value}`. A native
 /// class so that a list page's records are made in one call ([`hexonet_records`]): a Python
-/// class costs an `__init__` call per record, more than building the row itself.
-#[pyclass(module = "ferrolink.hexonet.record", name = "Record", frozen, subclass)]
+/// class costs an `__init__` call per record, more than building the row itself. The free
+/// list lets a page's records reuse the memory of the previous page's (not subclassable:
+/// a subclass would inherit the free list's deallocator).
+#[pyclass(
+    module = "ferrolink.hexonet.record",
+    name = "Record",
+    frozen,
+    freelist = 1024
+)]
 pub struct Record {
     data: Py<PyDict>,
 }
@@ -282,6 +289,13 @@ impl Record {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("Record({})", self.data.bind(py).repr()?))
+    }
+
+    /// Pickling and `copy` work as for the original's plain Python class.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, pyo3::types::PyType>, (Bound<'py, PyDict>,)) {
+        (slf.get_type(), (slf.get().data.bind(slf.py()).clone(),))
     }
 }
 
