@@ -180,30 +180,29 @@ class Client(ClosesOnExit):
         """The one way every ferrolink service reaches the network; returns the raw reply.
 
         ``follow_redirects`` follows 307 and 308, the redirects that keep the method and body,
-        up to :data:`MAX_REDIRECTS` hops; a loop or a longer chain raises
+        up to :data:`MAX_REDIRECTS` hops; a longer chain (a loop, say) raises
         :class:`~ferrolink.errors.ProtocolError`. Other redirects are returned as they are.
         """
         native = self._native
         if native is None:
             raise InvalidArgumentError("this ferrolink.http.Client is closed")
         status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
-        if follow_redirects and status in (307, 308):
-            visited = {url}
-            while status in (307, 308):
-                location = next((v for k, v in headers_out if k.lower() == "location"), None)
-                if not location:
-                    break
-                url = urljoin(url, location)
-                if url in visited or len(visited) > MAX_REDIRECTS:
-                    why = "a redirect loop" if url in visited else "too many redirects"
-                    raise ProtocolError(
-                        f"{why} after {len(visited) - 1} hop(s), at {redact_url(url)}",
-                        host=urlsplit(url).hostname,
-                    )
-                visited.add(url)
-                status, reason, headers_out, data = native.request(
-                    method, url, headers, body, timeout
+        hops = 0
+        while follow_redirects and status in (307, 308):
+            location = next((v for k, v in headers_out if k.lower() == "location"), None)
+            if not location:
+                break
+            url = urljoin(url, location)
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                # A server may redirect to the same URL and answer the next time: only the
+                # hop count tells a loop.
+                raise ProtocolError(
+                    f"more than {MAX_REDIRECTS} redirects (a redirect loop?), "
+                    f"the last to {redact_url(url)}",
+                    host=urlsplit(url).hostname,
                 )
+            status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
         return status, reason, headers_out, data, url
