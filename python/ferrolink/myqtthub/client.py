@@ -464,10 +464,9 @@ class Client(ClosesOnExit):
         """One request exactly as given (no token added) on this session's connection pool:
         ``(status, reason, headers, body)``. What ``session['conn'].request()`` sends; a
         ``/logout`` it sends that succeeds ends this session too."""
-        status, reason, reply_headers, reply = self._http.native.request(
+        status, reason, reply_headers, reply, _url = self._http._send(
             method, self.base_url + path, headers, body, self.timeout
         )
-        log.debug("%s %s -> %d (%d bytes)", method, path, status, len(reply))
         if path == "/logout" and status == 200:
             with self._lock:
                 self._token = None

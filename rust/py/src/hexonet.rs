@@ -69,7 +69,7 @@ fn detach_if_long<T: Ungil>(py: Python<'_>, len: usize, parse: impl Ungil + FnOn
 /// `responseparser.parse`: the response hash `{KEY: value, "PROPERTY": {NAME: [values]}}`.
 /// A `str` with lone surrogates (no UTF-8 form) is parsed from its `surrogatepass` bytes.
 #[pyfunction]
-fn hexonet_parse<'py>(
+pub fn hexonet_parse<'py>(
     py: Python<'py>,
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -89,7 +89,7 @@ fn hexonet_parse<'py>(
 /// mostly read as their one record, and a table of one-value lists is most of their objects).
 /// `None` when the bytes are not UTF-8 (the caller then decodes them as latin-1).
 #[pyfunction]
-fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
+pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
         std::str::from_utf8(body).ok().map(hexonet::parse::<str>)
     });
@@ -100,7 +100,10 @@ fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Hash
 /// body needs the general path (not UTF-8, a `{` that may start a placeholder, or no `CODE`
 /// or `DESCRIPTION`: an invalid response).
 #[pyfunction]
-fn hexonet_parse_response<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
+pub fn hexonet_parse_response<'py>(
+    py: Python<'py>,
+    body: &[u8],
+) -> PyResult<Option<HashAndRow<'py>>> {
     if hexonet::may_have_placeholder(body) {
         return Ok(None);
     }
@@ -202,7 +205,7 @@ fn to_hash<'py, T: PyText + ?Sized>(
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
 /// The value objects are shared with the columns, not copied.
 #[pyfunction]
-fn hexonet_rows<'py>(
+pub fn hexonet_rows<'py>(
     py: Python<'py>,
     properties: &Bound<'py, PyDict>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
@@ -301,7 +304,7 @@ impl Record {
 
 /// One `Record` per row dict, in order (each wraps its row, not a copy).
 #[pyfunction]
-fn hexonet_records<'py>(
+pub fn hexonet_records<'py>(
     py: Python<'py>,
     rows: &Bound<'py, PyList>,
 ) -> PyResult<Bound<'py, PyList>> {
@@ -331,7 +334,7 @@ type ConnectionTuple = (
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
 #[pyo3(signature = (connection, command, secured=false))]
-fn hexonet_post_data(
+pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
     secured: bool,
@@ -352,7 +355,7 @@ fn hexonet_post_data(
 /// The unsecured form body as bytes, after `fields`: the connection fields as
 /// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
 #[pyfunction]
-fn hexonet_post_body<'py>(
+pub fn hexonet_post_body<'py>(
     py: Python<'py>,
     fields: PyBackedStr,
     command: &Bound<'py, PyAny>,
@@ -375,20 +378,6 @@ fn command_text(command: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// `urllib.parse.quote(text)` (safe characters: letters, digits, `_.-~/`).
 #[pyfunction]
-fn hexonet_quote(text: PyBackedStr) -> String {
+pub fn hexonet_quote(text: PyBackedStr) -> String {
     hexonet::quote(&text)
-}
-
-/// Add this service's functions to `ferrolink._core`.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_parse_response, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_records, m)?)?;
-    m.add_class::<Record>()?;
-    m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_post_body, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
-    Ok(())
 }
