@@ -106,10 +106,13 @@ class IdigiFrameDecoder:
         message_types: tuple[Any, Any, Any, Any],
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
     ) -> None: ...
     def feed(self, data: bytes) -> tuple[list[Any], list[str]]: ...
     @property
     def buffered(self) -> int: ...
+    @property
+    def backlog(self) -> int: ...
 
 class IdigiPushSession:
     def __init__(
@@ -128,6 +131,7 @@ class IdigiPushSession:
         keepalive: Optional[float] = 30.0,
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
         queue_frames: int = 4096,
         queue_bytes: int = ...,
         backoff_initial: float = 0.5,
