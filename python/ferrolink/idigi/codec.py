@@ -63,15 +63,16 @@ COMPRESSION_NONE = 0
 COMPRESSION_ZLIB = 1
 FORMAT_XML = 0
 FORMAT_JSON = 1
-#: Largest frame accepted (the header's size field); a bigger one fails the stream.
-DEFAULT_MAX_FRAME_SIZE = 64 << 20
-#: Largest inflated payload of one frame. Real blocks hold at most ``monBatchSize`` messages
-#: (100 by default), the biggest being FileData events of up to 120 KB (about 170 KB in the
-#: envelope): some 17 MB. 64 MiB leaves four times that and matches the frame cap.
-DEFAULT_MAX_PAYLOAD_SIZE = 64 << 20
-#: Inflated bytes one ``feed`` call may produce; later frames wait for the next call. With the
-#: defaults, a feed full of decompression bombs peaks at about 0.5 GiB, frames returned included.
-DEFAULT_MAX_INFLATED_PER_FEED = 256 << 20
+#: Largest frame accepted (the header's size field, 64 MiB); a bigger one fails the stream.
+DEFAULT_MAX_FRAME_SIZE = _core.IDIGI_DEFAULT_MAX_FRAME_SIZE
+#: Largest inflated payload of one frame (64 MiB). Real blocks hold at most ``monBatchSize``
+#: messages (100 by default), the biggest being FileData events of up to 120 KB (about 170 KB
+#: in the envelope): some 17 MB. 64 MiB leaves four times that and matches the frame cap.
+DEFAULT_MAX_PAYLOAD_SIZE = _core.IDIGI_DEFAULT_MAX_PAYLOAD_SIZE
+#: Inflated bytes one ``feed`` call may produce (256 MiB); later frames wait for the next call.
+#: With the defaults, a feed full of decompression bombs peaks at about 0.5 GiB, frames
+#: returned included.
+DEFAULT_MAX_INFLATED_PER_FEED = _core.IDIGI_DEFAULT_MAX_INFLATED_PER_FEED
 _MAX_SIZE = (1 << 63) - 1
 
 

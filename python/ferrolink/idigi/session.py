@@ -36,15 +36,6 @@ Callback = Callable[[Any], Any]
 StateHook = Callable[[str, str], Any]
 ErrorHook = Callable[[BaseException], Any]
 
-_ERROR_CLASSES: dict[str, type[errors.FerrolinkError]] = {
-    "ConnectError": errors.ConnectError,
-    "TimeoutError": errors.TimeoutError,
-    "TLSError": errors.TLSError,
-    "ProtocolError": errors.ProtocolError,
-    "AuthenticationError": errors.AuthenticationError,
-    "InvalidArgumentError": errors.InvalidArgumentError,
-}
-
 
 class SessionOptions:
     """Connection settings shared by every session of a client (see ``PushClient``).
@@ -208,8 +199,8 @@ class PushSession:
             elif tag == "state":
                 self._set_state(event[1], event[2])
             else:
-                cls = _ERROR_CLASSES.get(event[1], errors.ProtocolError)
-                self._report(cls(f"monitor {self.monitor_id}: {event[2]}"))
+                error: errors.FerrolinkError = event[1]
+                self._report(type(error)(f"monitor {self.monitor_id}: {error}", host=error.host))
         if values:
             self._call(values, blocks)
 

@@ -10,7 +10,7 @@ use ferrolink_core::idigi::codec::{
     FORMAT_JSON,
 };
 use ferrolink_core::idigi::inflate::Inflater;
-use ferrolink_core::{hexonet, jwt, mqtt};
+use ferrolink_core::{hexonet, jwt, myqtthub};
 
 const CASES: u64 = 1000;
 
@@ -198,7 +198,7 @@ fn myqtthub_pull_decoder_takes_any_bytes() {
         b"[]".to_vec(),
     ];
     cases("pull", |rng| {
-        let _ = mqtt::decode_pull(&rng.input(&corpus));
+        let _ = myqtthub::decode_pull(&rng.input(&corpus));
     });
 }
 
