@@ -470,3 +470,20 @@ def test_a_decompression_bomb_from_the_server_is_a_protocol_error_and_a_reconnec
     ), problems
     publish_n(svc, 0, 1)  # the reconnected session delivers as before
     assert wait_for(lambda: rec.values() == [0])
+
+
+def test_explicit_acks_are_at_least_once_and_repeats_are_marked_replay(
+    client: PushClient, svc: IdigiService
+) -> None:
+    mid = client.create_monitor(["Test"], ack="explicit")
+    rec = Recorder()
+    # "never" stands for an ack still in flight when the connection drops.
+    client.create_session(rec, mid, ack_policy="never")
+    assert svc.wait_connected(mid)
+    publish_n(svc, 0, 1)
+    assert wait_for(lambda: rec.values() == [0])
+    svc.faults.drop_mid_frame = 1
+    publish_n(svc, 1, 2)  # cut halfway through: a reconnect, then everything unacked again
+    assert wait_for(lambda: rec.values() == [0, 0, 1])
+    assert '"replay":"true"' not in rec.items[0]
+    assert all('"replay":"true"' in item for item in rec.items[1:])
