@@ -467,20 +467,24 @@ impl FrameDecoder {
     pub fn inflate(&mut self, pending: PendingInflate<'_>, out: &mut Vec<Decoded>) {
         let mut payloads = pending.payloads;
         let cap = self.limits.max_inflated_frame;
-        // Inflate in waves whose worst case fits what is left of the budget (at least one
-        // payload per feed, so every frame gets through), measuring after each wave.
+        // Inflate in waves whose worst case fits what is left of the budget, measuring after
+        // each wave. The first payload of a feed always goes (so every frame gets through);
+        // a feed thus produces at most the budget, or that one payload.
         let mut left = self.limits.max_inflated_per_feed;
         let mut done = 0;
-        while done < payloads.len() && (done == 0 || left > 0) {
+        while done < payloads.len() {
             let mut end = done;
             let mut worst = 0usize;
             while let Some(p) = payloads.get(end) {
                 let bound = inflated_bound(p.as_ref().len()).min(cap);
-                if end > done && worst.saturating_add(bound) > left {
+                if end > 0 && worst.saturating_add(bound) > left {
                     break;
                 }
                 worst = worst.saturating_add(bound);
                 end += 1;
+            }
+            if end == done {
+                break;
             }
             let produced = self.place(&payloads[done..end], out);
             left = left.saturating_sub(produced);
@@ -492,18 +496,31 @@ impl FrameDecoder {
     }
 
     /// Frames from the first unfinished payload on wait for the next feed, compressed bytes
-    /// copied out of the caller's buffer.
+    /// copied out of the caller's buffer (a copy that finds no memory fails its frame only).
     fn hold(&mut self, rest: Vec<PendingPayload<'_>>, out: &mut Vec<Decoded>) {
         let first = rest.first().map_or(out.len(), |p| p.slot);
         self.held = out.split_off(first);
-        self.held_payloads = rest
-            .into_iter()
-            .map(|p| PendingPayload {
-                slot: p.slot - first,
+        self.held_payloads = Vec::with_capacity(rest.len());
+        for p in rest {
+            let slot = p.slot - first;
+            let body = match p.body {
+                Cow::Owned(body) => body,
+                Cow::Borrowed(body) => match copied(body) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        if let Some(held) = self.held.get_mut(slot) {
+                            *held = Err(e);
+                        }
+                        continue;
+                    }
+                },
+            };
+            self.held_payloads.push(PendingPayload {
+                slot,
                 block_id: p.block_id,
-                body: Cow::Owned(p.body.into_owned()),
-            })
-            .collect();
+                body: Cow::Owned(body),
+            });
+        }
     }
 
     /// Inflate `payloads` into their slots; returns the bytes produced.
@@ -918,6 +935,35 @@ mod tests {
         assert_eq!(block_ids(&out), block_ids(&decode_one_by_one(&stream)));
         d.inflate(pending, &mut out);
         assert_eq!(out, decode_one_by_one(&stream));
+    }
+
+    #[test]
+    fn inflate_budget_holds_the_rest_in_order() {
+        let mut stream = Vec::new();
+        for i in 0..6u16 {
+            let p = vec![b'a' + i as u8; 100_000];
+            stream.extend(encode_publish(i, 1, COMPRESSION_ZLIB, FORMAT_JSON, &p).unwrap());
+        }
+        stream.extend(encode_ack(5, 200));
+        let mut d = FrameDecoder::new(DecoderLimits {
+            max_frame: 1 << 20,
+            max_inflated_frame: 100_000,
+            max_inflated_per_feed: 250_000,
+        });
+        let mut feeds = Vec::new();
+        let mut out = Vec::new();
+        d.feed(&stream, &mut out);
+        feeds.push(std::mem::take(&mut out));
+        while d.backlog() > 0 {
+            d.feed(&[], &mut out);
+            feeds.push(std::mem::take(&mut out));
+        }
+        // Each payload may inflate to the 100,000-byte cap: two fit a 250,000-byte budget.
+        assert_eq!(feeds.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 3]);
+        let all: Vec<Decoded> = feeds.into_iter().flatten().collect();
+        assert_eq!(all[..6].to_vec(), decode_one_by_one(&stream)[..6].to_vec());
+        assert!(matches!(all[6], Ok(Message::Ack { block_id: 5, .. })));
+        assert!(d.at_boundary());
     }
 
     #[test]
