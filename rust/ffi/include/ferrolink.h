@@ -47,7 +47,8 @@ enum FlStatus
 typedef int32_t FlStatus;
 #endif // __cplusplus
 
-// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one.
+// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one
+// (`fl_idigi_decoder_next`) or in runs (`fl_idigi_decoder_take`).
 typedef struct FlIdigiDecoder FlIdigiDecoder;
 
 // Bytes the library allocated; release them with `fl_buffer_free`.
@@ -137,6 +138,13 @@ typedef struct FlIdigiFrame {
   struct FlSlice password;
   struct FlSlice payload;
 } FlIdigiFrame;
+
+// A run of consecutive good frames taken at once by `fl_idigi_decoder_take`; they and their
+// views stay valid until the next call on the decoder.
+typedef struct FlIdigiBatch {
+  const struct FlIdigiFrame *frames;
+  size_t len;
+} FlIdigiBatch;
 
 // One member of a pulled message.
 typedef struct FlMyqtthubMember {
@@ -238,6 +246,14 @@ FlStatus fl_idigi_decoder_feed(struct FlIdigiDecoder *decoder,
 // # Safety
 // `decoder` live; `frame` writable.
 FlStatus fl_idigi_decoder_next(struct FlIdigiDecoder *decoder, struct FlIdigiFrame *frame);
+
+// Take the leading run of good frames at once into `*batch`: OK with at least one frame, END
+// when none is left, or PROTOCOL for a malformed frame (the message says why; call again for
+// the frames after it). The faster way to drain a decoder from a binding.
+//
+// # Safety
+// `decoder` live; `batch` writable.
+FlStatus fl_idigi_decoder_take(struct FlIdigiDecoder *decoder, struct FlIdigiBatch *batch);
 
 // Bytes of an incomplete frame the decoder holds, into `*out`.
 //

@@ -108,15 +108,39 @@ impl FlIdigiFrame {
     }
 }
 
-/// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one.
+/// A run of consecutive good frames taken at once by `fl_idigi_decoder_take`; they and their
+/// views stay valid until the next call on the decoder.
+#[repr(C)]
+#[derive(Debug)]
+pub struct FlIdigiBatch {
+    pub frames: *const FlIdigiFrame,
+    pub len: usize,
+}
+
+/// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one
+/// (`fl_idigi_decoder_next`) or in runs (`fl_idigi_decoder_take`).
 pub struct FlIdigiDecoder {
     inner: FrameDecoder,
     /// What the core appends to on each feed.
     scratch: Vec<Decoded>,
     /// Results not taken yet, in stream order.
     ready: VecDeque<Decoded>,
-    /// The frame last handed out: its bytes stay alive until the next call.
-    current: Option<Message>,
+    /// The messages last handed out (one by `next`, a run by `take`): the views' owners.
+    taken: Vec<Message>,
+    /// The views of a run handed out by `take`.
+    batch: Vec<FlIdigiFrame>,
+}
+
+impl FlIdigiDecoder {
+    /// Hand out the leading run of good results: a binding then reads a whole run per call.
+    fn take_run(&mut self) -> &[FlIdigiFrame] {
+        let run = self.ready.iter().take_while(|r| r.is_ok()).count();
+        self.taken.clear();
+        self.taken.extend(self.ready.drain(..run).flatten());
+        self.batch.clear();
+        self.batch.extend(self.taken.iter().map(FlIdigiFrame::of));
+        &self.batch
+    }
 }
 
 /// The defaults the Python package uses (64 MiB frames, 256 MiB payloads).
@@ -155,7 +179,8 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
             inner: FrameDecoder::new(limits.max_frame_size, limits.max_payload_size),
             scratch: Vec::new(),
             ready: VecDeque::new(),
-            current: None,
+            taken: Vec::new(),
+            batch: Vec::new(),
         };
         *out = Box::into_raw(Box::new(decoder));
         Ok(FlStatus::Ok)
@@ -228,12 +253,52 @@ pub unsafe extern "C" fn fl_idigi_decoder_next(
         // SAFETY: caller contract.
         let frame = unsafe { out_param(frame, "frame") }?;
         *frame = FlIdigiFrame::EMPTY;
-        d.current = None;
+        d.taken.clear();
         match d.ready.pop_front() {
             None => Ok(FlStatus::End),
             Some(Err(e)) => Err(Failure::protocol(e.message)),
             Some(Ok(message)) => {
-                *frame = FlIdigiFrame::of(d.current.insert(message));
+                // Moving the message moves none of the heap bytes the views show.
+                *frame = FlIdigiFrame::of(&message);
+                d.taken.push(message);
+                Ok(FlStatus::Ok)
+            }
+        }
+    })
+}
+
+/// Take the leading run of good frames at once into `*batch`: OK with at least one frame, END
+/// when none is left, or PROTOCOL for a malformed frame (the message says why; call again for
+/// the frames after it). The faster way to drain a decoder from a binding.
+///
+/// # Safety
+/// `decoder` live; `batch` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fl_idigi_decoder_take(
+    decoder: *mut FlIdigiDecoder,
+    batch: *mut FlIdigiBatch,
+) -> FlStatus {
+    guard(|| {
+        // SAFETY: caller contract.
+        let d = unsafe { decoder_mut(decoder) }?;
+        // SAFETY: caller contract.
+        let batch = unsafe { out_param(batch, "batch") }?;
+        *batch = FlIdigiBatch {
+            frames: std::ptr::null(),
+            len: 0,
+        };
+        match d.ready.front() {
+            None => Ok(FlStatus::End),
+            Some(Err(_)) => match d.ready.pop_front() {
+                Some(Err(e)) => Err(Failure::protocol(e.message)),
+                _ => Err(Failure::new(FlStatus::Internal, "decoder queue changed")),
+            },
+            Some(Ok(_)) => {
+                let frames = d.take_run();
+                *batch = FlIdigiBatch {
+                    frames: frames.as_ptr(),
+                    len: frames.len(),
+                };
                 Ok(FlStatus::Ok)
             }
         }
@@ -415,6 +480,40 @@ mod tests {
         assert_eq!((ack.message_type, ack.block_id, ack.status), (4, 300, 200));
         // SAFETY: from fl_idigi_decoder_new; freed once.
         unsafe { fl_idigi_decoder_free(d) };
+    }
+
+    #[test]
+    fn take_hands_out_runs_between_errors() {
+        let mut stream = codec::encode_connect_request("jürgen", "pw", 7).unwrap();
+        stream.extend(codec::encode_publish(1, 1, 1, 1, b"{\"a\":1}").unwrap());
+        stream.extend(codec::encode_publish_raw(2, 1, 1, 1, b"\x78\x9c\xff").unwrap());
+        stream.extend(codec::encode_publish(3, 1, 0, 0, b"").unwrap());
+        let mut d = std::ptr::null_mut();
+        let mut batch = FlIdigiBatch {
+            frames: std::ptr::null(),
+            len: 0,
+        };
+        // SAFETY: live pointers throughout; views read before the next call.
+        unsafe {
+            assert_eq!(fl_idigi_decoder_new(std::ptr::null(), &mut d), FlStatus::Ok);
+            let ready = std::ptr::null_mut();
+            assert_eq!(
+                fl_idigi_decoder_feed(d, stream.as_ptr(), stream.len(), ready),
+                FlStatus::Ok
+            );
+            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Ok);
+            assert_eq!(batch.len, 2);
+            let frames = std::slice::from_raw_parts(batch.frames, batch.len);
+            let user = std::slice::from_raw_parts(frames[0].username.data, frames[0].username.len);
+            assert_eq!(user, "jürgen".as_bytes());
+            let payload = std::slice::from_raw_parts(frames[1].payload.data, frames[1].payload.len);
+            assert_eq!(payload, b"{\"a\":1}");
+            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Protocol);
+            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Ok);
+            assert_eq!(batch.len, 1);
+            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::End);
+            fl_idigi_decoder_free(d);
+        }
     }
 
     #[test]

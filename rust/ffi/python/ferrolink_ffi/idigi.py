@@ -160,7 +160,7 @@ class FrameDecoder:
         out = ffi.new("FlIdigiDecoder **")
         check(lib.fl_idigi_decoder_new(limits, out))
         self._decoder = ffi.gc(out[0], lib.fl_idigi_decoder_free)
-        self._frame = ffi.new("FlIdigiFrame *")
+        self._batch = ffi.new("FlIdigiBatch *")
         self._buffered = ffi.new("size_t *")
         # cffi releases the GIL during calls: one thread at a time in a decoder.
         self._lock = threading.Lock()
@@ -177,13 +177,14 @@ class FrameDecoder:
             data = bytes(data)
         frames: list[Frame] = []
         errors: list[str] = []
-        decoder, frame, nxt = self._decoder, self._frame, lib.fl_idigi_decoder_next
+        decoder, batch = self._decoder, self._batch
         with self._lock:
             check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
             while True:
-                status = nxt(decoder, frame)
+                status = lib.fl_idigi_decoder_take(decoder, batch)
                 if status == 0:
-                    frames.append(_frame(frame))
+                    run = batch.frames
+                    frames += [_frame(run[i]) for i in range(batch.len)]
                 elif status == lib.FL_STATUS_END:
                     break
                 elif status == lib.FL_STATUS_PROTOCOL:
