@@ -15,7 +15,9 @@ use std::hash::Hash;
 use memchr::{memchr, memchr_iter, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
-/// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII bytes, so both
+/// surrogates (which no Rust `str` can; see the `[u8]` impl). [`parse`] is generic over it, so
+/// it is compiled where it is called: the per-line helpers are `#[inline]` to be inlined there
+/// (across crates) as they were when the parser took `&str` only. The grammar only cuts at ASCII bytes, so both
 /// parse alike; they differ in how a key is upper-cased and stripped of whitespace.
 pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
     fn as_bytes(&self) -> &[u8];
@@ -29,10 +31,12 @@ pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
 }
 
 impl Text for str {
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
         str::as_bytes(self)
     }
 
+    #[inline]
     fn cut(&self, range: std::ops::Range<usize>) -> Option<&str> {
         self.get(range)
     }
@@ -80,10 +84,12 @@ fn map_utf8_runs(bytes: &[u8], f: impl Fn(&str) -> Cow<'_, str>) -> Vec<u8> {
 /// Python's `str.encode("utf-8", "surrogatepass")` gives: a `str` no Rust `str` can hold).
 /// Surrogates have no case and are not whitespace: key normalisation passes them through.
 impl Text for [u8] {
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
         self
     }
 
+    #[inline]
     fn cut(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
         self.get(range)
     }
@@ -253,6 +259,7 @@ fn column_of<'a, T: Text + ?Sized>(
 /// Up to this many columns, look names up by scanning instead of hashing.
 const LINEAR_LOOKUP_MAX: usize = 16;
 
+#[inline]
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
