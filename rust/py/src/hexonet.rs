@@ -333,11 +333,9 @@ type ConnectionTuple = (
 /// The form body: `connection` is `(entity, login, otp, pw, remoteaddr, session, user)`;
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
-#[pyo3(signature = (connection, command, secured=false))]
 pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
-    secured: bool,
 ) -> PyResult<String> {
     let (entity, login, otp, pw, remoteaddr, session, user) = &connection;
     let conn = Connection {
@@ -349,10 +347,10 @@ pub fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
+    Ok(hexonet::post_data(&conn, &command_text(command)?))
 }
 
-/// The unsecured form body as bytes, after `fields`: the connection fields as
+/// The form body as bytes, after `fields`: the connection fields as
 /// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
 #[pyfunction]
 pub fn hexonet_post_body<'py>(
