@@ -81,6 +81,7 @@ def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
 # iDigi push codec and session (rust/core/src/idigi/)
 IDIGI_DEFAULT_MAX_FRAME_SIZE: Final[int]
 IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: Final[int]
+IDIGI_DEFAULT_MAX_INFLATED_PER_FEED: Final[int]
 
 def idigi_encode_connection_request(username: str, password: str, monitor_id: int) -> bytes: ...
 def idigi_encode_connect_response(status: int, version: int = 1) -> bytes: ...
@@ -125,10 +126,13 @@ class IdigiFrameDecoder:
         message_types: tuple[Any, Any, Any, Any],
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
     ) -> None: ...
     def feed(self, data: bytes) -> tuple[list[Any], list[str]]: ...
     @property
     def buffered(self) -> int: ...
+    @property
+    def backlog(self) -> int: ...
 
 @final
 class IdigiPushSession:
@@ -148,6 +152,7 @@ class IdigiPushSession:
         keepalive: Optional[float] = 30.0,
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
         queue_frames: int = 4096,
         queue_bytes: int = ...,
         backoff_initial: float = 0.5,

@@ -45,6 +45,9 @@ mod _core {
     #[pymodule_export]
     const IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: usize = ferrolink_core::idigi::codec::DEFAULT_MAX_PAYLOAD;
     #[pymodule_export]
+    const IDIGI_DEFAULT_MAX_INFLATED_PER_FEED: usize =
+        ferrolink_core::idigi::codec::DEFAULT_MAX_INFLATED_PER_FEED;
+    #[pymodule_export]
     use crate::idigi::{
         idigi_encode_ack, idigi_encode_connect_response, idigi_encode_connection_request,
         idigi_encode_publish, IdigiFrameDecoder, IdigiPublishMessage, IdigiPushSession,
