@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use memchr::{memchr, memchr_iter};
+use memchr::{memchr, memchr_iter, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
-/// surrogates (which no Rust `str` can; see the `[u8]` impl). [`parse`] is generic over it, so
-/// it is compiled where it is called: the per-line helpers are `#[inline]` to be inlined there
-/// (across crates) as they were when the parser took `&str` only. The grammar only cuts at ASCII bytes, so both
-/// parse alike; they differ in how a key is upper-cased and stripped of whitespace.
+/// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII
+/// bytes, so both parse alike; they differ in how a key is upper-cased and stripped of
+/// whitespace. The per-line helpers are `#[inline]`: [`parse_text`] is generic, so it may be
+/// compiled in another crate, where they must still inline.
 pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
     fn as_bytes(&self) -> &[u8];
     /// The bytes in `range` as this text. Every caller cuts next to ASCII bytes, which are
@@ -149,7 +149,12 @@ pub fn may_have_placeholder(body: &[u8]) -> bool {
 ///
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
-pub fn parse<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
+pub fn parse(text: &str) -> Parsed<'_> {
+    parse_text(text)
+}
+
+/// [`parse`] of any [`Text`]: also the bytes of a Python `str` with lone surrogates.
+pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
     let bytes = text.as_bytes();
     // Typical responses have a handful of top-level keys and columns: one allocation each.
     let mut parsed = Parsed {
@@ -354,6 +359,39 @@ pub fn command_block<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     block
 }
 
+/// Debug-output masking of a command block: every `PASSWORD=<rest of line>` (unanchored,
+/// so `NEWPASSWORD=` too) becomes `PASSWORD=***`, as the original's `PASSWORD=[^\n]+`.
+pub fn mask_passwords(block: &str) -> Cow<'_, str> {
+    const NEEDLE: &[u8] = b"PASSWORD=";
+    let bytes = block.as_bytes();
+    let finder = memmem::Finder::new(NEEDLE);
+    let mut out: Option<String> = None;
+    let mut copied = 0; // bytes of `block` already handled
+    let mut search = 0;
+    while let Some(found) = finder.find(&bytes[search..]) {
+        let value_start = search + found + NEEDLE.len();
+        let value_end =
+            memchr(b'\n', &bytes[value_start..]).map_or(bytes.len(), |i| value_start + i);
+        if value_end == value_start {
+            // `PASSWORD=` followed by nothing on its line: no match here.
+            search = search + found + 1;
+            continue;
+        }
+        let buf = out.get_or_insert_with(|| String::with_capacity(block.len()));
+        buf.push_str(&block[copied..value_start]);
+        buf.push_str("***");
+        copied = value_end;
+        search = value_end;
+    }
+    match out {
+        None => Cow::Borrowed(block),
+        Some(mut buf) => {
+            buf.push_str(&block[copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
 /// The connection fields in wire order; `None` and `""` are left out.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Connection<'a> {
@@ -367,9 +405,9 @@ pub struct Connection<'a> {
 }
 
 impl Connection<'_> {
-    /// `SocketConfig.getPOSTData()`: `s_name=value&` per present field. (Debug output masks
-    /// the secrets in Python, by the one list of secret names in `ferrolink.redact`.)
-    pub fn write(&self, out: &mut String) {
+    /// `SocketConfig.getPOSTData()`: `s_name=value&` per present field. `secured` writes the
+    /// password as the literal `***`.
+    pub fn write(&self, secured: bool, out: &mut String) {
         let fields = [
             ("s_entity", self.entity),
             ("s_login", self.login),
@@ -383,14 +421,18 @@ impl Connection<'_> {
             if let Some(value) = value.filter(|v| !v.is_empty()) {
                 out.push_str(name);
                 out.push('=');
-                quote_into(value, out);
+                if secured && name == "s_pw" {
+                    out.push_str("***");
+                } else {
+                    quote_into(value, out);
+                }
                 out.push('&');
             }
         }
     }
 }
 
-/// A request body from connection fields already written by
+/// An unsecured request body from connection fields already written by
 /// [`Connection::write`] (a client caches them between requests) and a command block.
 pub fn post_data_after(fields: &str, block: &str) -> String {
     let block = block.trim_end_matches('\n');
@@ -402,11 +444,20 @@ pub fn post_data_after(fields: &str, block: &str) -> String {
 }
 
 /// A whole request body: connection fields, then `s_command=<quoted block>`.
-/// `block` is the command text (see [`command_block`]); trailing newlines are stripped.
-pub fn post_data(connection: &Connection<'_>, block: &str) -> String {
-    let mut fields = String::with_capacity(64);
-    connection.write(&mut fields);
-    post_data_after(&fields, block)
+/// `block` is the command text (see [`command_block`]); trailing newlines are stripped and,
+/// when `secured`, password lines are masked.
+pub fn post_data(connection: &Connection<'_>, block: &str, secured: bool) -> String {
+    let block = block.trim_end_matches('\n');
+    let block = if secured {
+        mask_passwords(block)
+    } else {
+        Cow::Borrowed(block)
+    };
+    let mut out = String::with_capacity(64 + block.len() * 3 / 2);
+    connection.write(secured, &mut out);
+    out.push_str("s_command=");
+    quote_into(&block, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -499,14 +550,14 @@ mod tests {
         // "\u{dcff}" as Python's surrogatepass writes it: ED B3 BF.
         let text: &[u8] =
             b"code=200\nDESCRIPTION = \xed\xb3\xbf \nproperty[n\xed\xb3\xbfa me\xc3\xa4][0]=x";
-        let p = parse(text);
+        let p = parse_text(text);
         assert_eq!(p.top[0].0.as_ref(), b"CODE");
         assert_eq!(p.top[1].1, b"\xed\xb3\xbf");
         assert_eq!(p.columns[0].as_ref(), b"N\xed\xb3\xbfAME\xc3\x84");
         assert_eq!(p.values, [(0, b"x".as_slice())]);
         // Valid UTF-8 bytes give what the `str` parse gives.
         let plain = "property[ä b][0]=1\nß=2";
-        let (bytes, text) = (parse(plain.as_bytes()), parse(plain));
+        let (bytes, text) = (parse_text(plain.as_bytes()), parse(plain));
         assert_eq!(bytes.columns[0].as_ref(), text.columns[0].as_bytes());
         assert_eq!(bytes.top[0].0.as_ref(), text.top[0].0.as_bytes());
     }
@@ -526,7 +577,7 @@ mod tests {
         };
         let block = command_block(&[("AUTH", "gwrgwqg%&\\44t3*"), ("COMMAND", "ModifyDomain")]);
         assert_eq!(
-            post_data(&conn, &block),
+            post_data(&conn, &block, false),
             "s_entity=54cd&s_command=AUTH%3Dgwrgwqg%25%26%5C44t3%2A%0ACOMMAND%3DModifyDomain"
         );
         let conn = Connection {
@@ -542,10 +593,26 @@ mod tests {
             ("SUBUSER", "test.user"),
         ]);
         let mut fields = String::new();
-        conn.write(&mut fields);
+        conn.write(false, &mut fields);
         assert_eq!(
             post_data_after(&fields, &format!("{block}\n")),
-            post_data(&conn, &block)
+            post_data(&conn, &block, false)
         );
+        assert_eq!(
+            post_data(&conn, &block, true),
+            "s_entity=54cd&s_login=test.user&s_pw=***&s_command=COMMAND%3DCheckAuthentication\
+             %0APASSWORD%3D%2A%2A%2A%0ASUBUSER%3Dtest.user"
+        );
+    }
+
+    #[test]
+    fn masking_rules() {
+        assert_eq!(mask_passwords("NEWPASSWORD=a\nX=1"), "NEWPASSWORD=***\nX=1");
+        assert_eq!(
+            mask_passwords("PASSWORD=\nPASSWORD=b"),
+            "PASSWORD=\nPASSWORD=***"
+        );
+        assert_eq!(mask_passwords("PASSWORD=aPASSWORD=b"), "PASSWORD=***");
+        assert_eq!(mask_passwords("X=1"), "X=1");
     }
 }

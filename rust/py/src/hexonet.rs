@@ -74,12 +74,12 @@ pub fn hexonet_parse<'py>(
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if let Ok(text) = text.extract::<PyBackedStr>() {
-        let parsed = detach_if_long(py, text.len(), || hexonet::parse::<str>(&text));
+        let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
         return Ok(to_hash(py, &parsed, false)?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
-    let parsed = hexonet::parse::<[u8]>(bytes.as_bytes());
+    let parsed = hexonet::parse_text::<[u8]>(bytes.as_bytes());
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
@@ -91,7 +91,7 @@ pub fn hexonet_parse<'py>(
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse::<str>)
+        std::str::from_utf8(body).ok().map(hexonet::parse)
     });
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
@@ -347,7 +347,7 @@ pub fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    Ok(hexonet::post_data(&conn, &command_text(command)?))
+    Ok(hexonet::post_data(&conn, &command_text(command)?, false))
 }
 
 /// The form body as bytes, after `fields`: the connection fields as
