@@ -333,9 +333,11 @@ type ConnectionTuple = (
 /// The form body: `connection` is `(entity, login, otp, pw, remoteaddr, session, user)`;
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
+#[pyo3(signature = (connection, command, secured=false))]
 pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
+    secured: bool,
 ) -> PyResult<String> {
     let (entity, login, otp, pw, remoteaddr, session, user) = &connection;
     let conn = Connection {
@@ -347,7 +349,7 @@ pub fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    Ok(hexonet::post_data(&conn, &command_text(command)?, false))
+    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
 }
 
 /// The form body as bytes, after `fields`: the connection fields as
