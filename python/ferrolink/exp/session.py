@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from ..errors import TransportError
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .auth import Credentials
 from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
 
@@ -261,7 +261,7 @@ class Session:
                 timeout=timeout or self.timeout,
             )
         except TransportError as exc:
-            message = redact_text(str(exc), self._secrets())
+            message = mask_issued(str(exc), self._secrets())
             raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply
