@@ -20,10 +20,7 @@ Platform driver (:class:`ConnectorClient`, via :meth:`DsyncService.connect`): fe
 connector's ``GET /datalayout`` over HTTP(S) with ``Auth-Token``, validates the envelope and
 the layout rules, registers the entities for the realtime API, and calls entity endpoints.
 
-Options (``env.options``): ``auth_tokens`` (list of API keys), ``layout`` (a generated
-layout registered at start, instead of the built-in product layout), ``success_status``
-(200, 201 or 204), ``json_charset`` (add ``; charset=utf-8``), ``invalid_payload_status``
-(default 422), ``missing_record_status`` (default 404; 0 makes PUT upsert).
+Options: :attr:`DsyncService.OPTIONS`.
 """
 
 from __future__ import annotations
@@ -43,7 +40,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..dsync.rules import envelope_problems, layout_problems
 from .httpserver import HttpEmulator, HttpReply, HttpRequest
-from .service import Environment
+from .service import Environment, Option
 
 __all__ = ["ConnectorClient", "DsyncService", "JournalEntry", "PlatformError", "default_layout"]
 
@@ -231,6 +228,14 @@ class _Injected:
 class DsyncService(HttpEmulator):
     name = "dsync"
     serve_plain = True
+    OPTIONS = {
+        "auth_tokens": Option("json", "list of accepted API keys (default: one random key)"),
+        "layout": Option("json", "a generated layout to register instead of the product one"),
+        "success_status": Option("int", "status of a successful call: 200, 201 or 204"),
+        "json_charset": Option("bool", "add '; charset=utf-8' to JSON replies"),
+        "invalid_payload_status": Option("int", "status for a record that does not fit (422)"),
+        "missing_record_status": Option("int", "status for an unknown record (404; 0: upsert)"),
+    }
 
     def __init__(self) -> None:
         super().__init__()
