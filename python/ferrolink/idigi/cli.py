@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shlex
 import signal
 import sys
@@ -181,8 +180,6 @@ def _client(args: argparse.Namespace, state: Optional[State]) -> PushClient:
         password = args.password
     else:
         password = ask(PASSWORD_ENV, "iDigi password: ")
-    if args.ca_file is not None and not os.path.isfile(args.ca_file):
-        raise CliError(f"--ca-file {args.ca_file}: no such file", USAGE)
     return push_client(
         args.username,
         password,
