@@ -243,7 +243,7 @@ def test_sandbox_help_lists_services_and_typed_options() -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["bogus"], "unknown service 'bogus' (valid: hexonet, exp, idigi, myqtthub, dsync, echo)"),
+        (["bogus"], "unknown service 'bogus' (valid: hexonet, dsync, myqtthub, idigi, exp, echo)"),
         (["exp", "--option", "exp.nope=1"], "has no option 'nope' (valid: "),
         (["exp", "--option", "exp.polling_only=maybe"], "bool expected"),
         (["exp", "--option", "hexonet.seed=1"], "'hexonet' is not started"),

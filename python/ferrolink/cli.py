@@ -15,19 +15,14 @@ from typing import Any, Optional
 
 from . import __version__
 from ._cli import USAGE, CliError, CliParser, add_command, guarded
+from ._services import SERVICES
 from .sandbox.state import ENV_VAR as STATE_ENV
 
 __all__ = ["main"]
 
 # Each service's command module: ``register(subparsers)`` adds its subcommand and
 # ``sandbox_command(state)`` is the ready-to-run line `ferrolink sandbox` prints for it.
-SERVICE_CLIS: dict[str, str] = {
-    "hexonet": "ferrolink.hexonet.cli",
-    "exp": "ferrolink.exp.cli",
-    "idigi": "ferrolink.idigi.cli",
-    "myqtthub": "ferrolink.myqtthub.cli",
-    "dsync": "ferrolink.dsync.cli",
-}
+SERVICE_CLIS: dict[str, str] = {info.name: info.cli for info in SERVICES}
 
 SANDBOX_DESCRIPTION = f"""\
 Run emulators of every service on loopback, with real TLS signed by a throwaway CA, until
@@ -195,7 +190,7 @@ def build_parser() -> CliParser:
         "services",
         nargs="*",
         metavar="SERVICE",
-        help="only these services (default: all of hexonet, exp, idigi, myqtthub, dsync, echo)",
+        help=f"only these services (default: all of {', '.join([*SERVICE_CLIS, 'echo'])})",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     p.add_argument(
