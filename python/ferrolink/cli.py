@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import shlex
 import signal
@@ -140,15 +139,19 @@ def _sandbox(args: argparse.Namespace) -> int:
     options = _parse_options(args, names)
     state_file = state.resolve(args.state_file)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Handled explicitly: a sandbox started in the background of a script inherits SIGINT
+    # ignored, and closing its terminal sends SIGHUP; each must still remove the state file.
+    for signame in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, signame):
+            signal.signal(getattr(signal, signame), lambda *_: stop.set())
     with sandbox.start(names, host=args.host, options=options, port_base=args.port_base) as sb:
         current = state.State.of(sb)
         current.write(state_file)
         try:
             print(f"ferrolink sandbox: {', '.join(names)} on {sb.host} (Ctrl-C to stop)")
             print(_summary(current, str(state_file)), flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
+            while not stop.wait(0.5):  # a timeout keeps Ctrl-C responsive on Windows
+                pass
         finally:
             current.remove(state_file)
     print("sandbox stopped", flush=True)
