@@ -162,7 +162,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     )
     server = DevServer(base, state_file, process, Lines(process))
     try:
-        server.output.wait_for("echo ", timeout=120)
+        server.output.wait_for(f"http://127.0.0.1:{base + 46}", timeout=120)  # the last line
         server.state = json.loads(state_file.read_text())
         yield server
     finally:
