@@ -59,11 +59,14 @@ class CliError(Exception):
         self.code = code
 
 
-def report(prog: str, message: str, stream: Optional[TextIO] = None) -> None:
+def _who(prog: str) -> str:
+    """``ferrolink idigi push`` -> ``ferrolink idigi``: who an error line names."""
+    return " ".join(prog.split()[:2])
+
+
+def report(prog: str, message: str) -> None:
     """Print ``ferrolink <service>: error: <message>`` on stderr."""
-    words = prog.split()
-    who = " ".join(words[:2])
-    print(f"{who}: error: {message}", file=stream or sys.stderr)
+    print(f"{_who(prog)}: error: {message}", file=sys.stderr)
 
 
 class CliParser(argparse.ArgumentParser):
@@ -117,28 +120,29 @@ def add_sandbox_flag(parser: argparse.ArgumentParser) -> None:
 
 
 class _StderrHandler(logging.Handler):
-    """Writes to the current ``sys.stderr`` (which tests and redirections may swap)."""
+    """``ferrolink <service>: warning: ...`` on the current ``sys.stderr`` (tests swap it)."""
+
+    def __init__(self, who: str, level: int) -> None:
+        super().__init__(level)
+        self.who = who
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            print(self.format(record), file=sys.stderr, flush=True)
+            line = f"{self.who}: {record.levelname.lower()}: {self.format(record)}"
+            print(line, file=sys.stderr, flush=True)
         except Exception:
             self.handleError(record)
 
 
 def guarded(
     prog: str, body: Callable[[argparse.Namespace], int], log_level: int = logging.WARNING
-) -> Callable[..., int]:
+) -> Callable[[argparse.Namespace], int]:
     """Wrap a command: expected failures become one error line and an exit code, and
     ferrolink's log records at ``log_level`` and above go to stderr with the command's prefix.
     """
 
     def run(args: argparse.Namespace) -> int:
-        handler = _StderrHandler()
-        handler.setLevel(log_level)
-        handler.setFormatter(
-            logging.Formatter(f"{' '.join(prog.split()[:2])}: %(levelname)s: %(message)s")
-        )
+        handler = _StderrHandler(_who(prog), log_level)
         logger = logging.getLogger("ferrolink")
         logger.addHandler(handler)
         try:
@@ -146,10 +150,7 @@ def guarded(
         except CliError as exc:
             report(prog, str(exc))
             return exc.code
-        except FerrolinkError as exc:
-            report(prog, describe(exc))
-            return RUNTIME
-        except OSError as exc:
+        except (FerrolinkError, OSError) as exc:
             report(prog, describe(exc))
             return RUNTIME
         finally:
