@@ -24,6 +24,9 @@ import pytest
 
 from ferrolink.sandbox.ports import PORT_OFFSETS, PORT_SPAN, PortInUseError, check_free, free_port
 
+# Stopping the sandbox cleanly takes SIGINT/SIGTERM, and the printed lines are POSIX shell.
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and shell")
+
 CLI = [sys.executable, "-m", "ferrolink"]
 # Variables a command could read from the developer's own environment.
 CLEARED = (
@@ -72,10 +75,11 @@ class Lines:
 
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
+        with process.stdout:  # closed at end of output: the process has exited
+            for line in process.stdout:
+                with self._cond:
+                    self.lines.append(line.rstrip("\n"))
+                    self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
 
@@ -278,6 +282,19 @@ def test_taken_port_is_a_clear_error(dev: DevServer, tmp_path: Path) -> None:
 
 
 PORTFOLIO_OF_7 = ["--option", "hexonet.portfolio_size=7"]
+
+
+def test_one_sandbox_per_state_file(dev: DevServer) -> None:
+    result = subprocess.run(
+        [*CLI, "sandbox", "echo", "--state-file", str(dev.state_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"a sandbox (pid {dev.process.pid}) already runs" in result.stderr
+    no_traceback(result)
+    assert json.loads(dev.state_file.read_text())["pid"] == dev.process.pid
 
 
 def test_options_reach_the_emulators(tmp_path: Path) -> None:

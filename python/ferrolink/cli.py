@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import shlex
 import signal
@@ -138,6 +139,13 @@ def _sandbox(args: argparse.Namespace) -> int:
     names = _service_order(list(dict.fromkeys(args.services)) or known)
     options = _parse_options(args, names)
     state_file = state.resolve(args.state_file)
+    with contextlib.suppress(state.StateFileError):  # an unreadable file is just replaced
+        running = state.read(state_file)
+        if running is not None:
+            raise CliError(
+                f"a sandbox (pid {running.pid}) already runs with the state file {state_file}; "
+                "stop it, or give this one another --state-file"
+            )
     stop = threading.Event()
     # Handled explicitly: a sandbox started in the background of a script inherits SIGINT
     # ignored, and closing its terminal sends SIGHUP; each must still remove the state file.
