@@ -588,3 +588,25 @@ def test_idigi_push_sandbox_flag(dev: DevServer) -> None:
         assert stop(process) == 0
     text = output.text()
     assert "private" not in text and text.endswith("Done")
+
+
+def test_prompt_on_a_terminal_ending_in_eof(tmp_path: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"\x04")  # Ctrl-D at the user prompt
+        result = subprocess.run(
+            [*CLI, "hexonet", "COMMAND=StatusAccount"],
+            env=base_env(tmp_path / "none.json"),
+            stdin=slave,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.returncode == 2
+    assert "ferrolink hexonet: error: no value given; set FERROLINK_HEXONET_USER" in result.stderr
+    no_traceback(result)
