@@ -11,12 +11,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import __version__
 from ._cli import USAGE, CliError, CliParser, add_command, guarded
 from ._services import SERVICES
 from .sandbox.state import ENV_VAR as STATE_ENV
+
+if TYPE_CHECKING:
+    from .sandbox.state import State
 
 __all__ = ["main"]
 
@@ -105,9 +108,9 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(f"{a:<{first}}  {b:<{second}}  {c}".rstrip() for a, b, c in rows)
 
 
-def _summary(state: Any, state_file: str) -> str:
-    head = [("CA file", "", state.ca_file), ("state file", "", state_file)]
-    rows: list[tuple[str, str, str]] = []
+def _summary(state: State, state_file: str) -> str:
+    """Aligned rows: per service its URLs, test logins and a command that works as printed."""
+    rows = [("CA file", "", state.ca_file), ("state file", "", state_file), ("", "", "")]
     for name in _service_order(list(state.services)):
         urls = state.services[name]["urls"]
         for i, (kind, url) in enumerate(urls.items()):
@@ -118,9 +121,7 @@ def _summary(state: Any, state_file: str) -> str:
             rows.append(("", "login", text))
         if name in SERVICE_CLIS:
             rows.append(("", "try", _cli_module(name).sandbox_command(state)))
-    width = max(len(r[0]) for r in head + rows)
-    pad = [(a.ljust(width), b, c) for a, b, c in head]
-    return "\n".join(f"{a}  {c}" for a, _, c in pad) + "\n\n" + _table(rows)
+    return _table(rows)
 
 
 def _cli_module(name: str) -> ModuleType:
