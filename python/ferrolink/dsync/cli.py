@@ -76,7 +76,7 @@ def register(subparsers: Any) -> None:
         sub,
         "layout",
         help="print a data layout normalised (all 13 field keys), optionally validated",
-        description='Read a layout JSON file ({"data_layout": [...]} or the served envelope; '
+        description='Read a layout JSON file ({"data_layout": [...]} or the served envelope;\n'
         "'-' for stdin) and print it as DSYNC receives it.",
     )
     p.add_argument("file", help="the layout JSON file, or - for stdin")

@@ -121,6 +121,7 @@ def register(subparsers: Any) -> None:
     push.add_argument(
         "--push-port",
         type=int,
+        metavar="PORT",
         help="Push port (default 3201, or 3200 with --insecure).",
     )
     add_sandbox_flag(push)

@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
         sub,
         "pull",
         help="pull queued messages (one JSON object per line)",
-        description="Pull the queued messages and print one JSON object per line; says so on "
+        description="Pull the queued messages and print one JSON object per line; says so on\n"
         "stderr when none was queued.\n\n" + SESSIONS,
         env={**env, **SANDBOX_ENV},
     )

@@ -163,9 +163,7 @@ class MyQttHubService(HttpEmulator):
     name = "myqtthub"
     serve_plain = True
     OPTIONS = {
-        "devices": Option(
-            "json", "list of {domain, clientId, userName, password, is_admin} (default: random)"
-        ),
+        "devices": Option("json", "[{domain, clientId, userName, password, is_admin}, ...]"),
         "devices_file": Option("str", "a JSON file holding that list"),
         "token_ttl": Option("float", "seconds a login token stays valid (default 84600)"),
         "max_message_size": Option("int", "largest payload in bytes (default 2 MiB)"),
