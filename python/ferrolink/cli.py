@@ -9,7 +9,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -19,6 +19,7 @@ from ._services import SERVICES
 from .sandbox.state import ENV_VAR as STATE_ENV
 
 if TYPE_CHECKING:
+    from .sandbox.service import Option
     from .sandbox.state import State
 
 __all__ = ["main"]
@@ -44,11 +45,10 @@ $XDG_STATE_HOME/ferrolink/sandbox.json (~/.local/state/ferrolink/sandbox.json).
 """
 
 
-def _emulator_options(name: str) -> Any:
-    from .sandbox.registry import EMULATORS
+def _emulator_options(name: str) -> Mapping[str, Option]:
+    from .sandbox.registry import emulator_class
 
-    module_name, _, class_name = EMULATORS[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name).OPTIONS
+    return emulator_class(name).OPTIONS
 
 
 def _sandbox_epilog() -> str:
