@@ -8,6 +8,7 @@ import importlib
 import shlex
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Mapping, Sequence
 from types import ModuleType
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from . import __version__
 from ._cli import USAGE, CliError, CliParser, add_command, guarded
 from ._services import SERVICES
+from .sandbox.ports import describe_layout
 from .sandbox.state import ENV_VAR as STATE_ENV
 
 if TYPE_CHECKING:
@@ -36,12 +38,7 @@ on exit. The state file is --state-file, else ${STATE_ENV}, else
 $XDG_STATE_HOME/ferrolink/sandbox.json (~/.local/state/ferrolink/sandbox.json).
 
 --port-base N gives every listener a fixed port, the same on every run:
-  hexonet   https N+0, http N+1
-  exp       https N+10
-  idigi     https N+20 (REST), http N+21, push_tls N+22, push N+23
-  myqtthub  https N+30, http N+31
-  dsync     https N+40, http N+41
-  echo      https N+45, http N+46
+{textwrap.indent(describe_layout(), "  ")}
 """
 
 

@@ -1,18 +1,7 @@
 """Loopback ports: ephemeral ones for child servers, and the sandbox's fixed layout.
 
-``ferrolink sandbox --port-base N`` puts every listener at a fixed offset from N, so the
-URLs an app is configured with stay the same from one run to the next:
-
-=========  =========================================================
-service    listeners (offset from N)
-=========  =========================================================
-hexonet    https +0, http +1
-exp        https +10
-idigi      https +20 (REST), http +21, push_tls +22, push +23
-myqtthub   https +30, http +31
-dsync      https +40, http +41
-echo       https +45, http +46
-=========  =========================================================
+``ferrolink sandbox --port-base N`` puts every listener at its offset in :data:`PORT_OFFSETS`
+from N, so the URLs an app is configured with stay the same from one run to the next.
 """
 
 from __future__ import annotations
@@ -30,6 +19,7 @@ __all__ = [
     "PORT_SPAN",
     "PortInUseError",
     "check_free",
+    "describe_layout",
     "fixed_ports",
     "free_port",
     "wait_for_port",
@@ -50,6 +40,15 @@ PORT_SPAN = 50
 
 class PortInUseError(FerrolinkError):
     """A fixed sandbox port is already taken by another program."""
+
+
+def describe_layout() -> str:
+    """The fixed layout as text, one service a line: ``idigi  https N+20, http N+21, ...``."""
+    width = max(len(name) for name in PORT_OFFSETS)
+    return "\n".join(
+        f"{name:<{width}}  " + ", ".join(f"{kind} N+{offset}" for kind, offset in kinds.items())
+        for name, kinds in PORT_OFFSETS.items()
+    )
 
 
 def fixed_ports(service: str, base: int) -> dict[str, int]:
