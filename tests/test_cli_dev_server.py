@@ -318,6 +318,15 @@ def test_options_reach_the_emulators(tmp_path: Path) -> None:
         )
         assert "(1 of 7 rows)" in result.stdout, result.stderr
         assert "private" not in result.stderr
+        other = subprocess.run(
+            [*CLI, "dsync", "delete", "--sandbox", "-", "nothing"],
+            env=base_env(state_file),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "the sandbox does not run dsync" in other.stderr
+        assert "starting a private one" in other.stderr
     finally:
         assert stop(process, signal.SIGTERM) == 0
     assert not state_file.exists()
