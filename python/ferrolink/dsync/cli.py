@@ -163,7 +163,7 @@ def _layout(args: argparse.Namespace) -> int:
                 raw = json.load(handle)
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}", USAGE) from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise CliError(f"cannot read {args.file}: not JSON ({exc})", USAGE) from None
     try:
         generated = DataLayout.from_dict(raw).generate()

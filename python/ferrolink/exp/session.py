@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from ..errors import ConnectError, TransportError
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .auth import Credentials
 from .errors import (
     ApiError,
@@ -268,7 +268,7 @@ class Session:
                 timeout=timeout or self.timeout,
             )
         except TransportError as exc:
-            message = redact_text(str(exc), self._secrets())
+            message = mask_issued(str(exc), self._secrets())
             if isinstance(exc, ConnectError):
                 error = NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
                 raise error from exc
