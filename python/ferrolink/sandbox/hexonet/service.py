@@ -7,7 +7,7 @@ import time
 from datetime import date
 
 from ..httpserver import HttpReply, HttpRequest
-from ..service import Environment
+from ..service import Environment, Option
 from . import wire
 from .commands import Commands
 from .data import ENTITIES, Scope, domain_record, generate, seeded_accounts
@@ -21,6 +21,14 @@ __all__ = ["HexonetService"]
 class HexonetService(Commands, Sessions, FaultInjection):
     name = "hexonet"
     serve_plain = True
+    OPTIONS = {
+        "portfolio_size": Option("int", "domains in test.user's generated portfolio (2500)"),
+        "seed": Option("int", "seed of the generated portfolio (1)"),
+        "expired_code": Option("int", "code of an expired session: 530, or 507 as documented"),
+        "compact": Option("bool", "reply lines as KEY=VALUE, without spaces"),
+        "crlf": Option("bool", "end reply lines with CR LF"),
+        "lower_keys": Option("bool", "lower-case reply keys (code = 200)"),
+    }
 
     # -- setup ---------------------------------------------------------------------------
 
