@@ -1,9 +1,15 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
-from typing import Any, Optional, Union
+from typing import Any, Final, Optional, Union, final
 
-__version__: str
+__version__: Final[str]
 
+# Errors: test support for the one Rust -> Python error bridge (rust/py/src/errors.rs)
+def _error_kinds() -> list[str]: ...
+def _raise_kind(kind: str, message: str, host: str = "") -> None: ...
+
+# Transport (rust/core/src/transport.rs)
+@final
 class HttpClient:
     def __init__(
         self,
@@ -46,6 +52,15 @@ def hexonet_parse_response(
     body: bytes,
 ) -> Optional[tuple[dict[str, Any], Optional[dict[str, str]]]]: ...
 def hexonet_rows(properties: dict[str, list[str]]) -> list[dict[str, str]]: ...
+def hexonet_records(rows: list[dict[str, str]]) -> list[Record]: ...
+
+class Record:
+    def __init__(self, data: dict[str, str]) -> None: ...
+    def getData(self) -> dict[str, str]: ...
+    def get_data(self) -> dict[str, str]: ...
+    def getDataByKey(self, key: str) -> Optional[str]: ...
+    def get_data_by_key(self, key: str) -> Optional[str]: ...
+
 def hexonet_post_data(
     connection: tuple[Optional[str], ...],
     command: Union[str, list[tuple[str, str]]],
@@ -54,7 +69,9 @@ def hexonet_post_data(
 def hexonet_post_body(fields: str, command: Union[str, list[tuple[str, str]]]) -> bytes: ...
 def hexonet_quote(text: str) -> str: ...
 
-# MyQttHub codec (rust/core/src/mqtt.rs)
+# MyQttHub codec (rust/core/src/myqtthub.rs)
+MYQTTHUB_MAX_TOPIC_BYTES: Final[int]
+
 def myqtthub_publish_body(
     token: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False, dup: bool = False
 ) -> bytes: ...
@@ -63,7 +80,10 @@ def myqtthub_publish_bodies(
 ) -> list[bytes]: ...
 def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
 
-# --- idigi ---------------------------------------------------------------------------------
+# iDigi push codec and session (rust/core/src/idigi/)
+IDIGI_DEFAULT_MAX_FRAME_SIZE: Final[int]
+IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: Final[int]
+IDIGI_DEFAULT_MAX_INFLATED_PER_FEED: Final[int]
 
 def idigi_encode_connection_request(username: str, password: str, monitor_id: int) -> bytes: ...
 def idigi_encode_connect_response(status: int, version: int = 1) -> bytes: ...
@@ -72,6 +92,7 @@ def idigi_encode_publish(
     block_id: int, count: int, compression: int, format: int, payload: bytes, raw: bool = False
 ) -> bytes: ...
 
+@final
 class IdigiPublishMessage:
     def __init__(
         self,
@@ -100,17 +121,22 @@ class IdigiPublishMessage:
     def is_json(self) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class IdigiFrameDecoder:
     def __init__(
         self,
         message_types: tuple[Any, Any, Any, Any],
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
     ) -> None: ...
     def feed(self, data: bytes) -> tuple[list[Any], list[str]]: ...
     @property
     def buffered(self) -> int: ...
+    @property
+    def backlog(self) -> int: ...
 
+@final
 class IdigiPushSession:
     def __init__(
         self,
@@ -128,6 +154,7 @@ class IdigiPushSession:
         keepalive: Optional[float] = 30.0,
         max_frame_size: int = ...,
         max_payload_size: int = ...,
+        max_inflated_per_feed: int = ...,
         queue_frames: int = 4096,
         queue_bytes: int = ...,
         backoff_initial: float = 0.5,
@@ -143,5 +170,6 @@ class IdigiPushSession:
     def generation(self) -> int: ...
     def stop(self, timeout: float = 2.0) -> bool: ...
 
+# EXP login tokens (rust/core/src/jwt.rs)
 def jwt_encode_hs256(claims: str, key: str) -> str: ...
 def jwt_decode_hs256(token: str, key: str) -> str: ...

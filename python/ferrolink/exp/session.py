@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from ..errors import TransportError
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .auth import Credentials
 from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
 
@@ -210,7 +210,8 @@ class Session:
         none_on_404: bool = False,
     ) -> Any:
         """Send one call (``payload``: the JSON body, ``None`` for none); decode the JSON reply
-        (``None`` when not JSON). See spec §5.3."""
+        (``None`` when not JSON). A non-2xx reply raises :class:`ApiError` when its body is JSON,
+        :class:`UnexpectedError` otherwise."""
         if self._closed:
             raise UsageError("this EXP instance is stopped")
         if params:
@@ -260,7 +261,7 @@ class Session:
                 timeout=timeout or self.timeout,
             )
         except TransportError as exc:
-            message = redact_text(str(exc), self._secrets())
+            message = mask_issued(str(exc), self._secrets())
             raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply

@@ -30,12 +30,13 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Optional, Union
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .. import _core
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError
 from ..http import Client
+from ..redact import MASK, is_secret_key, redact_form, redact_url
 from . import idn
 from .logger import Logger
 from .response import Response
@@ -63,7 +64,6 @@ rtm = ResponseTemplateManager()
 Command = Union[Mapping[str, Any], str]
 _CR_LF = re.compile(r"[\r\n]")
 _CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
-_MAX_REDIRECTS = 5
 _IDN_MODES = ("local", "server", "off")
 _NO_PLACEHOLDERS: dict[str, str] = {}
 
@@ -72,6 +72,20 @@ _NO_PLACEHOLDERS: dict[str, str] = {}
 def _platform() -> tuple[str, str, str]:
     """(system, architecture, python version), computed once: ``architecture()`` is slow."""
     return platform.system(), platform.architecture()[0], platform.python_version()
+
+
+def _masked_command(
+    command: Union[str, list[tuple[str, str]]],
+) -> Union[str, list[tuple[str, str]]]:
+    """The command with the value of every secret key (``is_secret_key``) masked."""
+    if not isinstance(command, str):
+        return [(key, MASK if is_secret_key(key) else value) for key, value in command]
+    lines = command.split("\n")
+    for i, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        if sep and value and is_secret_key(key.strip()):
+            lines[i] = f"{key}={MASK}"
+    return "\n".join(lines)
 
 
 def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
@@ -189,17 +203,21 @@ class APIClient(ClosesOnExit):
         return self
 
     def getPOSTData(self, cmd: Command, secured: bool = False) -> str:
-        """The form body for ``cmd`` (no flattening: see :meth:`request`)."""
+        """The form body for ``cmd`` (no flattening: see :meth:`request`).
+
+        ``secured`` masks every secret the body holds, as named by
+        :func:`ferrolink.redact.is_secret_key`: ``s_pw``, ``s_otp``, ``s_session`` and command
+        lines such as ``PASSWORD``, ``NEWPASSWORD`` or ``AUTH`` (the original masked only the
+        password fields).
+        """
         if isinstance(cmd, str):
             command: Union[str, list[tuple[str, str]]] = cmd
         else:
             command = [(str(key), str(cmd[key])) for key in sorted(cmd) if cmd[key] is not None]
-        try:
-            return _core.hexonet_post_data(self._config.fields(), command, secured)
-        except UnicodeEncodeError as exc:
-            raise InvalidArgumentError(
-                f"command or connection field is not encodable: {exc.reason}"
-            ) from None
+        if not secured:
+            return self._body(command).decode("ascii")
+        fields = redact_form(self._config.getPOSTData())
+        return self._body(_masked_command(command), fields).decode("ascii")
 
     def getSession(self) -> Optional[str]:
         return self._config.getSession()
@@ -358,10 +376,14 @@ class APIClient(ClosesOnExit):
             self._log(command, response, error)
         return response
 
-    def _body(self, command: Union[str, list[tuple[str, str]]]) -> bytes:
+    def _body(
+        self, command: Union[str, list[tuple[str, str]]], fields: Optional[str] = None
+    ) -> bytes:
         """``getPOSTData(command).encode()`` with the connection fields cached (request path)."""
         try:
-            return _core.hexonet_post_body(self._config.getPOSTData(), command)
+            return _core.hexonet_post_body(
+                self._config.getPOSTData() if fields is None else fields, command
+            )
         except UnicodeEncodeError as exc:
             raise InvalidArgumentError(
                 f"command or connection field is not encodable: {exc.reason}"
@@ -374,7 +396,7 @@ class APIClient(ClosesOnExit):
         secured = self.getPOSTData(command, secured=True).encode("ascii")
         log.debug(
             "POST %s %s -> %s%s",
-            self._url,
+            redact_url(self._url),
             secured.decode("ascii"),
             response.getCode(),
             f" ({error})" if error else "",
@@ -422,16 +444,9 @@ class APIClient(ClosesOnExit):
             self._http = None
 
     def _post(self, url: str, body: bytes) -> tuple[int, tuple[bytes, str]]:
-        native = self._transport().native
-        headers = self._headers()
-        for _ in range(_MAX_REDIRECTS + 1):
-            status, reason, raw_headers, data = native.request("POST", url, headers, body, None)
-            if status not in (307, 308):
-                return status, (data, reason)
-            location = next((v for k, v in raw_headers if k.lower() == "location"), None)
-            if not location:
-                return status, (data, reason)
-            url = urljoin(url, location)
+        status, reason, _headers, data, _url = self._transport()._send(
+            "POST", url, self._headers(), body, follow_redirects=True
+        )
         return status, (data, reason)
 
     def requestNextResponsePage(self, rr: Response) -> Optional[Response]:

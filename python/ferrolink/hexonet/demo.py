@@ -1,4 +1,4 @@
-"""The HEXONET part of ``ferrolink demo``: the seed's flows against the sandbox."""
+"""The HEXONET part of ``ferrolink demo``: the original SDK's main flows against the sandbox."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def demo(sb: Sandbox, report: Report) -> None:
 
     r = cl.login()
     check(r, "login")
-    report.step("login (StartSession)", f"session {str(cl.getSession())[:8]}...")
+    report.step("login (StartSession)", f"session id received: {cl.getSession() is not None}")
     r = cl.request({"COMMAND": "StatusAccount"})
     check(r, "StatusAccount")
     rec = r.getRecord(0)

@@ -21,7 +21,7 @@ from .. import _core
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ProtocolError
 from ..http import Client as HttpClient
-from ..redact import MASK, redact_text
+from ..redact import MASK, mask_issued
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .topics import filter_problem, topic_problem
 
@@ -30,8 +30,8 @@ __all__ = ["DEFAULT_HOST", "Client", "Payload"]
 log = logging.getLogger("ferrolink.myqtthub")
 
 DEFAULT_HOST = "node02.myqtthub.com"
-# Texts the service answers with (see the spec): a 200 "Service denied ..." login failure and
-# the 400 reply for a missing or expired token.
+# Texts the service answers with (docs/protocols/myqtthub.md): a 200 "Service denied ..."
+# login failure and the 400 reply for a missing or expired token.
 DENIED_MARKERS = ("Service denied", "auth login failure", "wrong password")
 TOKEN_REJECTED = "Token not valid, expired or login session needed"
 
@@ -458,14 +458,25 @@ class Client(ClosesOnExit):
             raise _TokenRejected(reason, text)
         raise self._error(path, status, reason, text)
 
+    def send(
+        self, method: str, path: str, body: Optional[bytes], headers: list[tuple[str, str]]
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """One request exactly as given (no token added) on this session's connection pool:
+        ``(status, reason, headers, body)``. What ``session['conn'].request()`` sends; a
+        ``/logout`` it sends that succeeds ends this session too."""
+        status, reason, reply_headers, reply, _url = self._http._send(
+            method, self.base_url + path, headers, body, self.timeout
+        )
+        if path == "/logout" and status == 200:
+            with self._lock:
+                self._token = None
+        return status, reason, reply_headers, reply
+
     def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
         headers = [("Content-Type", "application/json")]
         if cookie is not None:
             headers.append(("Cookie", f"tokenId={cookie}"))
-        status, reason, _headers, reply = self._http.native.request(
-            "POST", self.base_url + path, headers, body, self.timeout
-        )
-        log.debug("POST %s -> %d (%d bytes)", path, status, len(reply))
+        status, reason, _headers, reply = self.send("POST", path, body, headers)
         return status, reason, reply
 
     def _error(self, path: str, status: int, reason: str, text: str) -> MyQttHubError:
@@ -479,8 +490,7 @@ class Client(ClosesOnExit):
         )
 
     def _redact(self, text: str) -> str:
-        secrets = tuple(s for s in (self._password, self._token) if s)
-        return redact_text(text, secrets)
+        return mask_issued(text, (self._token,))
 
     def __repr__(self) -> str:
         state = "logged in" if self._token else "logged out"
