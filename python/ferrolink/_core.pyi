@@ -11,8 +11,8 @@ def _raise_kind(kind: str, message: str, host: str = "") -> None: ...
 # Transport (rust/core/src/transport.rs)
 @final
 class HttpClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         connect_timeout: Optional[float] = None,
         read_timeout: Optional[float] = None,
@@ -23,7 +23,7 @@ class HttpClient:
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
-    ) -> None: ...
+    ) -> HttpClient: ...
     def request(
         self,
         method: str,
@@ -84,15 +84,15 @@ def idigi_encode_publish(
 
 @final
 class IdigiPublishMessage:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         block_id: int,
         count: int,
         compression: int,
         format: int,
         payload: bytes,
-        type: int = 3,
-    ) -> None: ...
+        type: int = ...,
+    ) -> IdigiPublishMessage: ...
     @property
     def block_id(self) -> int: ...
     @property
@@ -113,20 +113,20 @@ class IdigiPublishMessage:
 
 @final
 class IdigiFrameDecoder:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         message_types: tuple[Any, Any, Any, Any],
         max_frame_size: int = ...,
         max_payload_size: int = ...,
-    ) -> None: ...
+    ) -> IdigiFrameDecoder: ...
     def feed(self, data: bytes) -> tuple[list[Any], list[str]]: ...
     @property
     def buffered(self) -> int: ...
 
 @final
 class IdigiPushSession:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         host: str,
         port: int,
         username: str,
@@ -138,7 +138,7 @@ class IdigiPushSession:
         server_name: Optional[str] = None,
         connect_timeout: float = 10.0,
         idle_timeout: Optional[float] = None,
-        keepalive: Optional[float] = 30.0,
+        keepalive: Optional[float] = ...,
         max_frame_size: int = ...,
         max_payload_size: int = ...,
         queue_frames: int = 4096,
@@ -147,7 +147,7 @@ class IdigiPushSession:
         backoff_max: float = 30.0,
         max_attempts: Optional[int] = None,
         tick: float = 0.02,
-    ) -> None: ...
+    ) -> IdigiPushSession: ...
     def next_events(
         self, max_items: int = 1024, timeout: float = 0.1
     ) -> tuple[list[tuple[Any, ...]], bool]: ...
