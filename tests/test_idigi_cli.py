@@ -81,6 +81,9 @@ def test_cli_push_replaces_monitor_prints_events_and_cleans_up() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            reader.join(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
         while not lines.empty():
             output.append(lines.get())
         text = "".join(output)

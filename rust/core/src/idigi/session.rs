@@ -581,8 +581,7 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), Error> {
             Err(e) => return Err(io_error(&e, "reading the ConnectResponse")),
         }
     }
-    let (status, version) =
-        codec::decode_connect_response(&response).map_err(|e| Error::protocol(e))?;
+    let (status, version) = codec::decode_connect_response(&response).map_err(Error::protocol)?;
     match status {
         200 => Ok((conn, version)),
         403 => Err(Error::new(
