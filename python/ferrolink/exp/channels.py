@@ -1,4 +1,4 @@
-"""Channels: ids (spec §6.4), broadcasts over HTTP, listeners with thread-safe buffers.
+"""Channels: ids, broadcasts over HTTP, listeners with thread-safe buffers.
 
 A channel id is the padded standard base64 of the compact, ASCII-escaped JSON
 ``[organization, name, system, consumer]`` (flags as 1/0, system before consumer): the Python
@@ -128,7 +128,7 @@ class Listener:
 
 
 class Channel:
-    """A 5.0 channel: ``broadcast``, ``listen``, ``fling``, ``identify`` (spec §3)."""
+    """A 5.0 channel: ``broadcast``, ``listen``, ``fling``, ``identify``."""
 
     Timeout = RequestTimeout
     Error = ResponderError

@@ -204,7 +204,7 @@ class Exp:
     # -- channels and the current device ---------------------------------------------------
 
     def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
-        """Channel ``name``; ``system`` and ``consumer`` are keyword flags (spec req. 21)."""
+        """Channel ``name``; ``system`` and ``consumer`` are keyword flags."""
         self._check()
         return Channel(self, name, system=system, consumer=consumer)
 
@@ -228,7 +228,7 @@ class Exp:
         return device.get_zones() if device else []
 
     def fixed_channel(self, kind: str) -> Channel:
-        """The module-level channel ``kind`` on the 5.0 wire (spec §9.1, documented choice):
+        """The module-level channel ``kind`` on the 5.0 wire (a documented choice):
         ``system`` is the system channel ``system``; ``organization`` the channel
         ``organization``; ``experience``/``location`` the channel named after the current
         device's experience/location uuid, else a channel literally named so."""
@@ -292,7 +292,7 @@ class Api:
     def find_devices(self, **params: Any) -> Collection[Device]:
         return self._find(Device, params)
 
-    get_devices = find_devices  # the seed's own example calls get_devices()
+    get_devices = find_devices  # the original SDK's README example calls get_devices()
 
     def get_device(self, uuid: Any) -> Optional[Device]:
         return self._get(Device, uuid)
@@ -382,7 +382,7 @@ class Api:
 
 
 class FixedChannel:
-    """``exp.channels.<name>``: the module-level channel API (spec §2.3)."""
+    """``exp.channels.<name>``: the module-level channel API."""
 
     Timeout = RequestTimeout
     Error = ResponderError

@@ -210,7 +210,8 @@ class Session:
         none_on_404: bool = False,
     ) -> Any:
         """Send one call (``payload``: the JSON body, ``None`` for none); decode the JSON reply
-        (``None`` when not JSON). See spec §5.3."""
+        (``None`` when not JSON). A non-2xx reply raises :class:`ApiError` when its body is JSON,
+        :class:`UnexpectedError` otherwise."""
         if self._closed:
             raise UsageError("this EXP instance is stopped")
         if params:
