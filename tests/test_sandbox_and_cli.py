@@ -1,4 +1,4 @@
-"""The sandbox runner, the shipped pytest fixture, the CLI and the shared redaction helper."""
+"""The sandbox runner, the shipped pytest fixture and the CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 import ferrolink
 import ferrolink.sandbox
 from ferrolink.http import Client
-from ferrolink.redact import MASK, is_secret_key, redact_mapping, redact_text
 
 CLI = [sys.executable, "-m", "ferrolink"]
 
@@ -55,9 +54,10 @@ def test_cli_version() -> None:
     assert out.stdout.strip() == f"ferrolink {ferrolink.__version__}"
 
 
-def test_cli_sandbox_runs_until_interrupted() -> None:
+def test_cli_sandbox_runs_until_interrupted(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
     process = subprocess.Popen(
-        [*CLI, "sandbox", "echo"],
+        [*CLI, "sandbox", "echo", "--state-file", str(state_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -70,51 +70,43 @@ def test_cli_sandbox_runs_until_interrupted() -> None:
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             lines.append(line)
-            if line.strip().startswith("https"):
+            if " https " in line:
                 break
         url = lines[-1].split()[-1]
-        ca_line = next(line for line in lines if line.startswith("CA file:"))
-        with Client(ca_file=ca_line.split(":", 1)[1].strip(), trust_env=False) as c:
+        ca_file = next(line for line in lines if line.startswith("CA file")).split()[-1]
+        assert state_file.exists()
+        with Client(ca_file=ca_file, trust_env=False) as c:
             assert c.get(url + "/echo").status == 200
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=15)
         assert process.returncode == 0
         assert "sandbox stopped" in out
+        assert not state_file.exists()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
 
+def test_fixed_ports_and_state_of_an_in_process_sandbox() -> None:
+    from ferrolink.sandbox.ports import free_port
+    from ferrolink.sandbox.state import State
+
+    base = free_port()  # the echo listeners sit at base+45 and base+46
+    with ferrolink.sandbox.start(["echo"], port_base=base - 45) as sb:
+        assert sb.url("echo", "https") == f"https://127.0.0.1:{base}"
+        state = State.of(sb)
+        assert state.port("echo", "http") == base + 1
+        assert state.url("echo") == sb.url("echo")
+        assert state.credentials("echo") == {}
+        with pytest.raises(ferrolink.sandbox.ports.PortInUseError, match=f"port {base} "):
+            ferrolink.sandbox.start(["echo"], port_base=base - 45)
+
+
 def test_cli_without_command_prints_help() -> None:
     out = subprocess.run(CLI, capture_output=True, text=True)
     assert out.returncode == 2
     assert "demo" in out.stdout and "sandbox" in out.stdout
-
-
-@pytest.mark.parametrize(
-    ("text", "leaked"),
-    [
-        ("s_login=bob&s_pw=hunter2&command=x", "hunter2"),
-        ("password: hunter2", "hunter2"),
-        ('{"tokenId": "abc-123-def"}', "abc-123-def"),
-        ("Authorization: Bearer eyJhbGciOi.payload.sig", "eyJhbGciOi"),
-        ("https://alice:pw123@example.com/path", "pw123"),
-        ("api_key=K3Y&x=1", "K3Y"),
-    ],
-)
-def test_redaction_masks_secrets(text: str, leaked: str) -> None:
-    masked = redact_text(text)
-    assert leaked not in masked
-    assert MASK in masked
-
-
-def test_redaction_of_literal_secrets_and_mappings() -> None:
-    assert redact_text("user sent p@ss w0rd!", secrets=("p@ss w0rd!",)) == f"user sent {MASK}"
-    assert "p%40ss" not in redact_text("x=p%40ss+w0rd%21", secrets=("p@ss w0rd!",))
-    nested = redact_mapping({"user": "bob", "password": "x", "inner": {"secret": "y", "n": 1}})
-    assert nested == {"user": "bob", "password": MASK, "inner": {"secret": MASK, "n": 1}}
-    assert is_secret_key("X-API-KEY-SECRET") and not is_secret_key("username")
 
 
 @pytest.mark.parametrize(
@@ -157,3 +149,38 @@ def test_sandbox_certificates_pass_strict_x509_verification(
         assert conn.getresponse().status == 200
     finally:
         conn.close()
+
+
+def test_state_file_round_trip_dead_pid_and_bad_files(tmp_path: Path) -> None:
+    import json
+
+    from ferrolink.sandbox import state
+
+    path = tmp_path / "new-dir" / "state.json"
+    with ferrolink.sandbox.start(["echo"]) as sb:
+        current = state.State.of(sb)
+        current.write(path)
+        assert state.read(path) == current
+        path.write_text(json.dumps(dict(current.to_json(), pid=2**22 + 1)))
+        assert state.read(path) is None, "a sandbox whose pid is gone counts as absent"
+        for bad in ("{", json.dumps({"version": 2}), json.dumps({"version": 1, "pid": 1})):
+            path.write_text(bad)
+            with pytest.raises(state.StateFileError, match="is not valid"):
+                state.read(path)
+        current.write(path)
+        current.remove(path)
+        assert not path.exists()
+    assert state.read(tmp_path / "absent.json") is None
+
+
+def test_state_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ferrolink.sandbox import state
+
+    monkeypatch.delenv(state.ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert state.resolve() == tmp_path / "ferrolink" / "sandbox.json"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert state.resolve() == Path.home() / ".local" / "state" / "ferrolink" / "sandbox.json"
+    monkeypatch.setenv(state.ENV_VAR, str(tmp_path / "x.json"))
+    assert state.resolve() == tmp_path / "x.json"
+    assert state.resolve(tmp_path / "y.json") == tmp_path / "y.json"

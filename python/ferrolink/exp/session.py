@@ -14,11 +14,18 @@ import time
 from typing import Any, Callable, Optional
 from urllib.parse import quote, urlencode
 
-from ..errors import TransportError
+from ..errors import ConnectError, TransportError
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .auth import Credentials
-from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ExpError,
+    NetworkError,
+    UnexpectedError,
+    UsageError,
+)
 
 __all__ = ["Session", "path_of"]
 
@@ -261,7 +268,10 @@ class Session:
                 timeout=timeout or self.timeout,
             )
         except TransportError as exc:
-            message = redact_text(str(exc), self._secrets())
+            message = mask_issued(str(exc), self._secrets())
+            if isinstance(exc, ConnectError):
+                error = NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
+                raise error from exc
             raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply
