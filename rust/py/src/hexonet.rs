@@ -3,12 +3,13 @@
 use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
-use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+use crate::errors::type_error;
 
 /// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
 /// few dozen names, so reusing one interned string per name saves an allocation and a hash
@@ -214,7 +215,7 @@ pub fn hexonet_rows<'py>(
     for (key, values) in properties.iter() {
         let values = values
             .cast_into::<PyList>()
-            .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
+            .map_err(|_| type_error("every PROPERTY column must be a list of values"))?;
         columns.push((key, values));
     }
     let lengths: Vec<usize> = columns.iter().map(|(_, v)| v.len()).collect();
@@ -313,7 +314,7 @@ pub fn hexonet_records<'py>(
         .map(|row| {
             let data = row
                 .cast_into::<PyDict>()
-                .map_err(|_| PyTypeError::new_err("every row must be a dict"))?;
+                .map_err(|_| type_error("every row must be a dict"))?;
             Bound::new(py, Record::new(data))
         })
         .collect::<PyResult<Vec<_>>>()?;
