@@ -56,8 +56,8 @@ _HEXONET = [
 
 def _hexonet(data: bytes) -> None:
     r = Response(data, {"COMMAND": "QueryDomainList"})
-    # getQueuetime() / getRuntime() are left out: a non-numeric value still raises a plain
-    # ValueError there (as in the original), which is not decided yet.
+    # Not getQueuetime() / getRuntime(): like the original's, they raise a plain ValueError
+    # for a QUEUETIME / RUNTIME that is not a number.
     r.getCode(), r.getDescription(), r.getPlain()
     r.isError(), r.isSuccess(), r.isTmpError(), r.isPending()
     r.getListHash(), r.getPagination(), r.getRecordsCount(), r.getColumnKeys()
