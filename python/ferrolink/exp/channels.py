@@ -8,22 +8,28 @@ SDK's form, so non-ASCII names give the ids Python clients always computed.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
+import contextlib
 import copy
 import json
+import logging
 import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .errors import NetworkError, RequestTimeout, ResponderError, UsageError
+from .replies import answer_of, broadcast_call, error_envelope, first_answer, respond_calls
 
 if TYPE_CHECKING:
     from .sdk import Exp
 
 __all__ = ["Broadcast", "Channel", "Listener", "channel_id"]
 
-# A responder that raised answers with this envelope; requesters turn it into Channel.Error.
-ERROR_KEY = "$error"
+log = logging.getLogger("ferrolink.exp")
+
+# How long an idle listener worker waits for the next message before its thread ends.
+WORKER_IDLE = 1.0
 
 
 def channel_id(organization: str, name: str, system: bool = False, consumer: bool = False) -> str:
@@ -53,22 +59,24 @@ class Broadcast:
         return copy.deepcopy(self._payload)
 
     def respond(self, response: Any) -> None:
-        """Answer this broadcast (``POST /api/networks/current/responses``)."""
-        self._sdk.session.request(
-            "POST",
-            "/api/networks/current/responses",
-            payload={"id": self.id, "channel": self.channel, "payload": response},
-        )
+        """Answer this broadcast: announced on its channel for ferrolink requesters, then
+        ``POST /api/networks/current/responses`` for every other (see :mod:`.replies`)."""
+        for call in respond_calls(self.id, self.channel, response):
+            self._sdk.session.call(call)
 
     def __repr__(self) -> str:
         return f"<Broadcast {self.name!r} id={self.id}>"
 
 
 class Listener:
-    """Broadcasts of one name on one channel: a FIFO buffer, or a callback on a worker thread.
+    """Broadcasts of one name on one channel: a FIFO buffer, or a callback.
 
-    Messages older than ``max_age`` seconds are dropped. :meth:`wait` blocks on the buffer's
-    condition, so a message arriving between its check and its sleep is never missed.
+    Buffered: messages older than ``max_age`` seconds are dropped, and :meth:`wait` blocks on
+    the buffer's condition, so a message arriving between its check and its sleep is never
+    missed. With a callback: the listener's own worker thread calls it for each message in
+    arrival order, so a slow callback delays only its own listener, and a callback may call
+    ``request()``, ``broadcast()`` or the REST API. The worker starts on the first message
+    and ends after :data:`WORKER_IDLE` seconds without one, or on :meth:`cancel` / ``stop()``.
     """
 
     def __init__(
@@ -86,18 +94,38 @@ class Listener:
         self.callback = callback
         self._buffer: deque[Broadcast] = deque()
         self._cond = threading.Condition()
+        self._working = False
         self.cancelled = False
 
-    def deliver(self, broadcast: Broadcast) -> None:
-        if self.cancelled:
-            return
-        if self.callback is not None:
-            self._sdk.bus.dispatch(self.callback, broadcast)
-            return
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Called by the event bus for each broadcast of this channel and name."""
         with self._cond:
-            self._buffer.append(broadcast)
-            self._prune()
+            if self.cancelled:
+                return
+            self._buffer.append(Broadcast(self._sdk, message))
+            if self.callback is None:
+                self._prune()
+            elif self._working:
+                pass  # the worker picks it up
+            else:
+                self._working = True
+                callback = self.callback
+                self._sdk.bus.spawn(lambda: self._work(callback), "listener")
             self._cond.notify_all()
+
+    def _work(self, callback: Callable[[Broadcast], None]) -> None:
+        while True:
+            with self._cond:
+                if not self._buffer and not self.cancelled:
+                    self._cond.wait(WORKER_IDLE)
+                if not self._buffer or self.cancelled:
+                    self._working = False
+                    return
+                broadcast = self._buffer.popleft()
+            try:
+                callback(broadcast)
+            except Exception:
+                log.exception("listener callback for %r failed", self.name)
 
     def _prune(self) -> None:
         limit = time.monotonic() - self.max_age
@@ -118,9 +146,15 @@ class Listener:
                 self._cond.wait(remaining)
 
     def cancel(self) -> None:
-        self.cancelled = True
+        """Stop listening; a callback worker ends after the message it is handling."""
+        self.close()
         self._sdk.bus.remove_listener(self)
+
+    def close(self) -> None:
         with self._cond:
+            self.cancelled = True
+            if self.callback is not None:
+                self._buffer.clear()
             self._cond.notify_all()
 
     def __repr__(self) -> str:
@@ -128,7 +162,8 @@ class Listener:
 
 
 class Channel:
-    """A 5.0 channel: ``broadcast``, ``listen``, ``fling``, ``identify`` (spec §3)."""
+    """A 5.0 channel: ``broadcast``, ``listen``, ``request``, ``respond``, ``fling``,
+    ``identify`` (spec §3)."""
 
     Timeout = RequestTimeout
     Error = ResponderError
@@ -150,18 +185,7 @@ class Channel:
 
     def broadcast(self, name: str, payload: Any = None, timeout: float = 0.1) -> list[Any]:
         """Send ``name`` with ``payload``; returns the responses received within ``timeout`` s."""
-        if not isinstance(name, str):
-            raise UsageError(f"broadcast name must be a string, got {type(name).__name__}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise UsageError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
-        session = self._sdk.session
-        reply = session.request(
-            "POST",
-            "/api/networks/current/broadcasts",
-            params={"timeout": int(timeout * 1000)},
-            payload={"channel": self.id, "name": name, "payload": payload},
-            timeout=session.timeout + timeout,  # the server holds the call for its window
-        )
+        reply = self._sdk.session.call(broadcast_call(self.id, name, payload, timeout))
         return reply if isinstance(reply, list) else []
 
     def listen(
@@ -185,14 +209,34 @@ class Channel:
         return listener
 
     def request(self, name: str, payload: Any = None, timeout: float = 10.0) -> Any:
-        """Broadcast and return the first response (``Timeout`` when none, ``Error`` if failed)."""
-        responses = self.broadcast(name, payload, timeout)
-        if not responses:
-            raise RequestTimeout(f"no response to {name!r} within {timeout:g} s")
-        first = responses[0]
-        if isinstance(first, dict) and set(first) == {ERROR_KEY}:
-            raise ResponderError(str(first[ERROR_KEY]))
-        return first
+        """Broadcast ``name`` and return the first response: as soon as a ferrolink responder
+        announces it, else when the ``timeout`` s window closes (see :mod:`.replies`).
+
+        Raises ``Timeout`` when nobody answered and ``Error`` when the responder failed.
+        """
+        call = broadcast_call(self.id, name, payload, timeout)
+        sdk = self._sdk
+        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        pending = sdk.bus.expect_reply(
+            self.id, name, payload, lambda response: _settle(answer, answer_of, response)
+        )
+
+        def post() -> None:
+            try:
+                responses = self.broadcast(name, payload, call.window)
+            except BaseException as exc:
+                _fail(answer, exc)
+            else:
+                _settle(answer, lambda r: first_answer(r, name, call.window), responses)
+
+        try:
+            sdk.run_request(post, call.window)
+            return answer.result(call.window + sdk.session.timeout + 1)
+        except concurrent.futures.TimeoutError:
+            raise RequestTimeout(f"no response to {name!r} within {timeout:g} s") from None
+        finally:
+            if pending is not None:
+                sdk.bus.replies.forget(pending)
 
     def respond(self, name: str, callback: Callable[..., Any], timeout: float = 10) -> Listener:
         """Answer every request ``name`` with ``callback(payload)`` (JSON-serialisable)."""
@@ -202,9 +246,8 @@ class Channel:
                 result = callback(broadcast.payload)
                 json.dumps(result)
             except Exception as exc:  # the requester gets Channel.Error with this message
-                self._sdk.log.warning("responder %r failed: %s", name, exc)
-                broadcast.respond({ERROR_KEY: f"{type(exc).__name__}: {exc}"})
-                return
+                log.warning("responder %r failed: %s", name, exc)
+                result = error_envelope(exc)
             broadcast.respond(result)
 
         return self.listen(name, timeout=timeout, callback=answer)
@@ -222,3 +265,20 @@ class Channel:
 
     def __repr__(self) -> str:
         return f"<Channel {self.name!r} system={self.system} consumer={self.consumer}>"
+
+
+def _settle(future: concurrent.futures.Future[Any], read: Callable[[Any], Any], value: Any) -> None:
+    """Resolve ``future`` with ``read(value)`` (or what it raised) unless already resolved:
+    the announcement and the held-open POST race, and the first one wins."""
+    try:
+        result = read(value)
+    except BaseException as exc:
+        _fail(future, exc)
+        return
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_result(result)
+
+
+def _fail(future: concurrent.futures.Future[Any], exc: BaseException) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_exception(exc)

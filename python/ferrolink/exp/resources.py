@@ -22,6 +22,7 @@ __all__ = [
     "Content",
     "Data",
     "Device",
+    "Document",
     "Experience",
     "Feed",
     "Location",
@@ -31,6 +32,45 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+
+
+class Document(dict[str, Any]):
+    """A resource's JSON document: a plain ``dict`` whose keys are also attributes, so
+    ``device.document.name = "My Device"`` and ``device.document["name"]`` are the same.
+
+    Nested objects read as attributes become documents in place, so
+    ``device.document.location.uuid = ...`` changes the document. Keys that are ``dict``
+    method names (``items``, ``keys``...) are reached with ``[]`` only.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            value = self[name]
+        except KeyError:
+            raise AttributeError(f"the document has no {name!r}") from None
+        if type(value) is dict:
+            value = self[name] = Document(value)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(f"the document has no {name!r}") from None
+
+
+def as_document(value: Any) -> Document:
+    """``value`` as a :class:`Document` (``{}`` when it is not a dict, as in 5.0)."""
+    if isinstance(value, Document):
+        return value
+    return Document(value) if isinstance(value, dict) else Document()
 
 
 def _document_item(key: str) -> Any:
@@ -70,7 +110,16 @@ class Resource:
 
     def __init__(self, document: Any, sdk: Exp) -> None:
         self._sdk = sdk
-        self.document: dict[str, Any] = document if isinstance(document, dict) else {}
+        self.document = document
+
+    @property
+    def document(self) -> Document:
+        """The JSON document (a ``dict`` with attribute access)."""
+        return self._document
+
+    @document.setter
+    def document(self, value: Any) -> None:
+        self._document = as_document(value)
 
     @property
     def uuid(self) -> Optional[str]:
@@ -85,20 +134,19 @@ class Resource:
     def _item_path(self) -> str:
         return path_of(*self.collection, self._saved_uuid())
 
-    def _replace(self, document: Any) -> None:
-        self.document = document if isinstance(document, dict) else {}
-
     def save(self) -> None:
         """POST when new, else PATCH with the whole document; adopt the reply."""
         session = self._sdk.session
         if self.uuid is None:
-            self._replace(session.request("POST", path_of(*self.collection), payload=self.document))
+            self.document = session.request(
+                "POST", path_of(*self.collection), payload=self.document
+            )
         else:
-            self._replace(session.request("PATCH", self._item_path(), payload=self.document))
+            self.document = session.request("PATCH", self._item_path(), payload=self.document)
 
     def refresh(self) -> None:
         """Reload the document from EXP."""
-        self._replace(self._sdk.session.request("GET", self._item_path()))
+        self.document = self._sdk.session.request("GET", self._item_path())
 
     def delete(self) -> None:
         self._sdk.session.request("DELETE", self._item_path())
@@ -174,8 +222,7 @@ class Location(Resource):
         return self._sdk.api.find_things(**{**(params or {}), **kw, "location.uuid": self.uuid})
 
     def get_zones(self) -> list[Zone]:
-        zones = self.document.get("zones") or []
-        return [Zone(z, self) for z in zones if isinstance(z, dict)]
+        return [Zone(z, self) for z in _zone_documents(self.document)]
 
     def get_layout_url(self) -> str:
         """Absolute layout image URL with the restricted token."""
@@ -191,8 +238,8 @@ class Zone:
 
     name = _document_item("name")
 
-    def __init__(self, document: dict[str, Any], location: Location) -> None:
-        self.document = document
+    def __init__(self, document: Document, location: Location) -> None:
+        self.document = document  # an element of the location's ``zones``: save() saves it
         self.location = location
 
     @property
@@ -204,8 +251,8 @@ class Zone:
 
     def refresh(self) -> None:
         self.location.refresh()
-        for zone in self.location.document.get("zones") or []:
-            if isinstance(zone, dict) and zone.get("key") == self.key:
+        for zone in _zone_documents(self.location.document):
+            if zone.get("key") == self.key:
                 self.document = zone
 
     def get_location(self) -> Location:
@@ -304,7 +351,7 @@ class Data(Resource):
 
     def save(self) -> None:
         """PUT the value as the JSON body."""
-        self._replace(self._sdk.session.request("PUT", self._item_path(), payload=self.value))
+        self.document = self._sdk.session.request("PUT", self._item_path(), payload=self.value)
 
     def _channel_name(self) -> str:
         return f"data:{self.group}:{self.key}"
@@ -319,6 +366,17 @@ def data_path(group: Any, key: Any) -> str:
         if not isinstance(value, str) or not value:
             raise UsageError(f"data {label} must be a non-empty string, got {value!r}")
     return path_of("api", "data", group, key)
+
+
+def _zone_documents(location: Document) -> list[Document]:
+    """The location's zone entries, made documents in place (edits reach the location)."""
+    zones = location.get("zones")
+    if not isinstance(zones, list):
+        return []
+    for i, zone in enumerate(zones):
+        if type(zone) is dict:
+            zones[i] = Document(zone)
+    return [zone for zone in zones if isinstance(zone, Document)]
 
 
 def _link(document: dict[str, Any], field: str) -> Optional[str]:

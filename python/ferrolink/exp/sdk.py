@@ -35,6 +35,8 @@ __all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
 DEFAULT_HOST = "https://api.goexp.io"
 # How long start() waits for the first event-bus connection (the original: about 5 s).
 START_TIMEOUT = 10.0
+# request() POSTs in flight per instance; each holds a thread until its window closes.
+MAX_REQUESTS_IN_FLIGHT = 64
 
 RES = TypeVar("RES", bound=Resource)
 
@@ -61,13 +63,16 @@ class Exp:
     Options: credentials (see :class:`~ferrolink.exp.auth.Credentials`), ``host``, ``port``,
     ``timeout`` (REST seconds, default 10), ``enable_network``/``enableEvents`` (default
     True), ``websocket`` (default True; False keeps to long-polling), ``ca_file``,
-    ``verify``, ``organization`` (for a ready ``token``), ``start_timeout``.
+    ``verify``, ``organization`` (for a ready ``token``), ``start_timeout``,
+    ``experience`` / ``location`` (a uuid or resource: binds the fixed channel of that name,
+    so a user can reach the devices of an experience or location).
     Unknown options are ignored, as in the original.
     """
 
     def __init__(self, **options: Any) -> None:
         self.log = logging.getLogger("ferrolink.exp")
         credentials = Credentials.from_options(options)
+        self._bound = {kind: uuid_of(options[kind]) for kind in _LINKED if options.get(kind)}
         enable = options.get("enable_network", options.get("enableEvents", True))
         timeout = options.get("timeout") or 10.0
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
@@ -81,7 +86,7 @@ class Exp:
             organization=options.get("organization"),
         )
         self.bus = EventBus(
-            self,
+            self.session,
             websocket=bool(options.get("websocket", True)),
             ca_file=options.get("ca_file"),
             verify=options.get("verify", True),
@@ -93,6 +98,7 @@ class Exp:
         self._fixed: dict[str, Channel] = {}
         # The responder per (channel id, name) of the fixed channels; a new one replaces it.
         self._responders: dict[tuple[str, str], Listener] = {}
+        self._request_slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
         for name, callback in options.get("callbacks") or ():
             self.on(name, callback)  # registered before connecting, so the first online fires
         self._start(float(options.get("start_timeout", START_TIMEOUT)))
@@ -227,21 +233,44 @@ class Exp:
         device = self.get_current_device()
         return device.get_zones() if device else []
 
-    def fixed_channel(self, kind: str) -> Channel:
-        """The module-level channel ``kind`` on the 5.0 wire (spec §9.1, documented choice):
-        ``system`` is the system channel ``system``; ``organization`` the channel
-        ``organization``; ``experience``/``location`` the channel named after the current
-        device's experience/location uuid, else a channel literally named so."""
+    def run_request(self, post: Callable[[], None], wait: float) -> None:
+        """Run a request's broadcast POST on its own thread. The server holds the POST for
+        the whole window, also when the answer came early, so the thread outlives the
+        request; at most :data:`MAX_REQUESTS_IN_FLIGHT` run at once (a further request waits
+        up to ``wait`` s for a slot)."""
         self._check()
+        if not self._request_slots.acquire(timeout=wait):
+            raise RequestTimeout(f"{MAX_REQUESTS_IN_FLIGHT} requests are already in flight")
+
+        def run() -> None:
+            try:
+                post()
+            finally:
+                self._request_slots.release()
+
+        threading.Thread(target=run, name="ferrolink-exp-request", daemon=True).start()
+
+    def fixed_channel(self, kind: str, uuid: Optional[str] = None) -> Channel:
+        """The module-level channel ``kind`` on the 5.0 wire (documented choice):
+        ``system`` is the system channel ``system``; ``organization`` the channel
+        ``organization``; ``experience``/``location`` the channel named ``uuid`` when given,
+        else the one bound by ``start(experience=..., location=...)``, else the channel
+        named after the current device's experience/location uuid, else a channel literally
+        named so."""
+        self._check()
+        if uuid is not None:
+            return Channel(self, uuid)
         channel = self._fixed.get(kind)
         if channel is None:
             if kind == "system":
                 channel = Channel(self, "system", system=True)
-            elif kind in ("experience", "location"):
-                device = self.get_current_device()
-                linked = device.document.get(kind) if device else None
-                uuid = linked.get("uuid") if isinstance(linked, dict) else None
-                channel = Channel(self, uuid if isinstance(uuid, str) else kind)
+            elif kind in _LINKED:
+                bound = self._bound.get(kind)
+                if bound is None:
+                    device = self.get_current_device()
+                    linked = device.document.get(kind) if device else None
+                    bound = linked.get("uuid") if isinstance(linked, dict) else None
+                channel = Channel(self, bound if isinstance(bound, str) else kind)
             else:
                 channel = Channel(self, kind)
             self._fixed[kind] = channel
@@ -382,17 +411,19 @@ class Api:
 
 
 class FixedChannel:
-    """``exp.channels.<name>``: the module-level channel API (spec §2.3)."""
+    """``exp.channels.<name>``: the module-level channel API (spec §2.3); ``uuid`` binds an
+    experience or location channel to that experience or location."""
 
     Timeout = RequestTimeout
     Error = ResponderError
 
-    def __init__(self, resolve: Callable[[], Exp], kind: str) -> None:
+    def __init__(self, resolve: Callable[[], Exp], kind: str, uuid: Optional[str] = None) -> None:
         self._resolve = resolve
         self.kind = kind
+        self.uuid = uuid
 
     def _channel(self) -> Channel:
-        return self._resolve().fixed_channel(self.kind)
+        return self._resolve().fixed_channel(self.kind, self.uuid)
 
     def broadcast(self, name: str, payload: Any = None) -> None:
         """Fire and forget (no response window)."""
@@ -405,7 +436,7 @@ class FixedChannel:
         on connect). ``listener.cancel()`` stops it.
         """
         sdk = self._resolve()
-        channel = sdk.fixed_channel(self.kind)
+        channel = self._channel()
         return channel.listen(
             name,
             callback=lambda broadcast: callback(broadcast.payload),
@@ -426,7 +457,7 @@ class FixedChannel:
     def respond(self, name: str, callback: Callable[..., Any]) -> Listener:
         """Answer requests ``name`` with ``callback(payload)``; replaces an earlier responder."""
         sdk = self._resolve()
-        channel = sdk.fixed_channel(self.kind)
+        channel = self._channel()
         key = (channel.id, name)
         with _responders_lock:
             previous = sdk._responders.pop(key, None)
@@ -445,7 +476,8 @@ class FixedChannel:
         self._channel().identify()
 
     def __repr__(self) -> str:
-        return f"<exp.channels.{self.kind}>"
+        bound = f" {self.uuid}" if self.uuid else ""
+        return f"<exp.channels.{self.kind}{bound}>"
 
 
 _responders_lock = threading.Lock()
@@ -463,6 +495,26 @@ class Channels:
 
     def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
         return self._resolve().get_channel(name, system=system, consumer=consumer)
+
+    def experience_of(self, experience: Any) -> FixedChannel:
+        """The experience channel of ``experience`` (a uuid or an :class:`Experience`): where
+        the devices of that experience listen and respond."""
+        return FixedChannel(self._resolve, "experience", uuid_of(experience))
+
+    def location_of(self, location: Any) -> FixedChannel:
+        """The location channel of ``location`` (a uuid or a :class:`Location`)."""
+        return FixedChannel(self._resolve, "location", uuid_of(location))
+
+
+_LINKED = ("experience", "location")
+
+
+def uuid_of(resource: Any) -> str:
+    """The uuid of a resource, or the uuid string itself."""
+    uuid = resource.uuid if isinstance(resource, Resource) else resource
+    if not isinstance(uuid, str) or not uuid:
+        raise UsageError(f"expected a uuid or a saved resource, got {resource!r}")
+    return uuid
 
 
 def stop_all() -> None:
