@@ -10,6 +10,7 @@ Module-level API, as the original ``exp`` package::
 
 Instance API (several identities per process): ``sdk = ferrolink.exp.start(**options)``
 with ``sdk.api``, ``sdk.channels``, ``sdk.on``, ``sdk.stop()``, ``sdk.get_channel(...)``.
+asyncio: ``async with ferrolink.exp.AsyncExp(**options) as sdk`` (see :mod:`.aio`).
 Everything speaks the EXP 5.0 wire protocol. Documented choices where the spec leaves one
 open: see ``docs``/the README's EXP section.
 """
@@ -17,7 +18,7 @@ open: see ``docs``/the README's EXP section.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import eio
 from .channels import Broadcast, Channel, Listener, channel_id
@@ -31,12 +32,43 @@ from .errors import (
     UnexpectedError,
     UsageError,
 )
-from .resources import Collection, Content, Data, Device, Experience, Feed, Location, Thing, Zone
+from .resources import (
+    Collection,
+    Content,
+    Data,
+    Device,
+    Document,
+    Experience,
+    Feed,
+    Location,
+    Thing,
+    Zone,
+)
 from .sdk import DEFAULT_HOST, Api, Channels, Exp, stop_all
+
+if TYPE_CHECKING:
+    from .aio import AsyncBroadcast, AsyncChannel, AsyncExp, AsyncListener, AsyncResponder
+
+# The asyncio runtime loads on first use: plain sync users never import asyncio for it.
+_ASYNC = ("AsyncBroadcast", "AsyncChannel", "AsyncExp", "AsyncListener", "AsyncResponder")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ASYNC:
+        from . import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_HOST",
     "ApiError",
+    "AsyncBroadcast",
+    "AsyncChannel",
+    "AsyncExp",
+    "AsyncListener",
+    "AsyncResponder",
     "AuthenticationError",
     "Broadcast",
     "Channel",
@@ -44,6 +76,7 @@ __all__ = [
     "Content",
     "Data",
     "Device",
+    "Document",
     "Exp",
     "ExpError",
     "Experience",

@@ -19,12 +19,27 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .errors import NetworkError, RequestTimeout, ResponderError, UsageError
-from .replies import answer_of, broadcast_call, error_envelope, first_answer, respond_calls
+from .replies import (
+    answer_of,
+    broadcast_call,
+    checked_answer,
+    failed_answer,
+    first_answer,
+    respond_calls,
+)
 
 if TYPE_CHECKING:
     from .sdk import Exp
 
-__all__ = ["Broadcast", "Channel", "Listener", "channel_id"]
+__all__ = [
+    "Broadcast",
+    "Channel",
+    "ChannelName",
+    "Listener",
+    "Message",
+    "channel_id",
+    "fling_payload",
+]
 
 log = logging.getLogger("ferrolink.exp")
 
@@ -42,10 +57,10 @@ def channel_id(organization: str, name: str, system: bool = False, consumer: boo
     return base64.b64encode(text.encode("ascii")).decode("ascii")
 
 
-class Broadcast:
+class Message:
     """One received broadcast: ``name``, ``channel`` (id), ``id``, and ``payload``."""
 
-    def __init__(self, sdk: Exp, message: dict[str, Any]) -> None:
+    def __init__(self, sdk: Any, message: dict[str, Any]) -> None:
         self._sdk = sdk
         self.id: Optional[str] = message.get("id")
         self.channel: Optional[str] = message.get("channel")
@@ -58,14 +73,18 @@ class Broadcast:
         """A fresh deep copy on every access, so listeners cannot affect each other."""
         return copy.deepcopy(self._payload)
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} id={self.id}>"
+
+
+class Broadcast(Message):
+    """A broadcast received by a sync runtime."""
+
     def respond(self, response: Any) -> None:
         """Answer this broadcast: announced on its channel for ferrolink requesters, then
         ``POST /api/networks/current/responses`` for every other (see :mod:`.replies`)."""
         for call in respond_calls(self.id, self.channel, response):
             self._sdk.session.call(call)
-
-    def __repr__(self) -> str:
-        return f"<Broadcast {self.name!r} id={self.id}>"
 
 
 class Listener:
@@ -161,14 +180,13 @@ class Listener:
         return f"<Listener {self.name!r} on {self.channel}>"
 
 
-class Channel:
-    """A 5.0 channel: ``broadcast``, ``listen``, ``request``, ``respond``, ``fling``,
-    ``identify`` (spec §3)."""
+class ChannelName:
+    """A channel's name and flags, and its wire id in the runtime's organization."""
 
     Timeout = RequestTimeout
     Error = ResponderError
 
-    def __init__(self, sdk: Exp, name: str, system: bool = False, consumer: bool = False) -> None:
+    def __init__(self, sdk: Any, name: str, system: bool = False, consumer: bool = False) -> None:
         if not isinstance(name, str):
             raise UsageError(f"channel name must be a string, got {type(name).__name__}")
         self._sdk = sdk
@@ -179,9 +197,21 @@ class Channel:
     @property
     def id(self) -> str:
         org = self._sdk.session.organization
-        if org is None:
+        if not isinstance(org, str):
             raise UsageError("the login reply has no organization; pass organization= to start()")
         return channel_id(org, self.name, self.system, self.consumer)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.name!r} system={self.system} consumer={self.consumer}>"
+        )
+
+
+class Channel(ChannelName):
+    """A 5.0 channel: ``broadcast``, ``listen``, ``request``, ``respond``, ``fling``,
+    ``identify`` (spec §3)."""
+
+    _sdk: Exp
 
     def broadcast(self, name: str, payload: Any = None, timeout: float = 0.1) -> list[Any]:
         """Send ``name`` with ``payload``; returns the responses received within ``timeout`` s."""
@@ -214,16 +244,19 @@ class Channel:
 
         Raises ``Timeout`` when nobody answered and ``Error`` when the responder failed.
         """
-        call = broadcast_call(self.id, name, payload, timeout)
-        sdk = self._sdk
+        channel = self.id
+        call = broadcast_call(channel, name, payload, timeout)
+        sdk, bus = self._sdk, self._sdk.bus
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        pending = sdk.bus.expect_reply(
-            self.id, name, payload, lambda response: _settle(answer, answer_of, response)
-        )
+        pending = None
+        if bus.watch(channel) and bus.wait_subscribed(channel, sdk.session.timeout):
+            pending = bus.replies.expect(
+                channel, name, payload, lambda response: _settle(answer, answer_of, response)
+            )
 
         def post() -> None:
             try:
-                responses = self.broadcast(name, payload, call.window)
+                responses = sdk.session.call(call)
             except BaseException as exc:
                 _fail(answer, exc)
             else:
@@ -236,18 +269,16 @@ class Channel:
             raise RequestTimeout(f"no response to {name!r} within {timeout:g} s") from None
         finally:
             if pending is not None:
-                sdk.bus.replies.forget(pending)
+                bus.replies.forget(pending)
 
     def respond(self, name: str, callback: Callable[..., Any], timeout: float = 10) -> Listener:
         """Answer every request ``name`` with ``callback(payload)`` (JSON-serialisable)."""
 
         def answer(broadcast: Broadcast) -> None:
             try:
-                result = callback(broadcast.payload)
-                json.dumps(result)
+                result = checked_answer(callback(broadcast.payload))
             except Exception as exc:  # the requester gets Channel.Error with this message
-                log.warning("responder %r failed: %s", name, exc)
-                result = error_envelope(exc)
+                result = failed_answer(name, exc)
             broadcast.respond(result)
 
         return self.listen(name, timeout=timeout, callback=answer)
@@ -255,16 +286,18 @@ class Channel:
     def fling(self, payload: Any, timeout: float = 0.1) -> None:
         """Broadcast ``fling``. A uuid string becomes ``{"uuid": u, "appTemplate": {"uuid": u}}``,
         which both module-level and 5.0-era players understand; a dict is sent as is."""
-        if isinstance(payload, str):
-            payload = {"uuid": payload, "appTemplate": {"uuid": payload}}
-        self.broadcast("fling", payload, timeout)
+        self.broadcast("fling", fling_payload(payload), timeout)
 
     def identify(self, timeout: float = 0.1) -> None:
         """Broadcast ``identify`` (players show their identity)."""
         self.broadcast("identify", None, timeout)
 
-    def __repr__(self) -> str:
-        return f"<Channel {self.name!r} system={self.system} consumer={self.consumer}>"
+
+def fling_payload(payload: Any) -> Any:
+    """A uuid string becomes ``{"uuid": u, "appTemplate": {"uuid": u}}``; others are as is."""
+    if isinstance(payload, str):
+        return {"uuid": payload, "appTemplate": {"uuid": payload}}
+    return payload
 
 
 def _settle(future: concurrent.futures.Future[Any], read: Callable[[Any], Any], value: Any) -> None:

@@ -28,7 +28,7 @@ import websocket
 from ..errors import FerrolinkError, ProtocolError
 from ..http import Client
 from . import eio
-from .replies import PendingRequest, Replies
+from .replies import Replies
 
 __all__ = ["EventBus"]
 
@@ -236,6 +236,7 @@ class EventBus:
         self._listeners: dict[str, list[Subscriber]] = {}
         self._subscribed: set[str] = set()
         self._watched: set[str] = set()  # channels request() listens on for early answers
+        self._hooks: list[Callable[[], None]] = []
         self.replies = Replies()
         self._conn: Optional[_Connection] = None
         self._connected = False
@@ -291,25 +292,40 @@ class EventBus:
     def _is_new(self, channel: str) -> bool:
         return channel not in self._listeners and channel not in self._watched
 
-    def expect_reply(
-        self, channel: str, name: str, payload: Any, deliver: Callable[[Any], None]
-    ) -> Optional[PendingRequest]:
-        """Register a request for early answers on ``channel``; ``None`` while offline.
+    def watch(self, channel: str) -> bool:
+        """Keep ``channel`` subscribed for request() answers from now on, listeners or not.
 
-        The channel stays subscribed from then on, so only the first request on a channel
-        waits for the subscription.
+        Returns False while offline (then only the held-open POST can answer).
         """
         with self._cond:
             if not self._connected:
-                return None
+                return False
             first = self._is_new(channel)
             self._watched.add(channel)
             conn = self._conn
         if first and conn is not None:
             self._send_quietly(conn, [eio.encode_event("subscribe", [channel])])
-        if not self.wait_subscribed(channel, self.timeout):
-            return None
-        return self.replies.expect(channel, name, payload, deliver)
+        return True
+
+    def is_subscribed(self, channel: str) -> bool:
+        return channel in self._subscribed
+
+    def on_change(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` (on the bus thread; it must not block) after every change of the
+        connection or of the subscriptions, until :meth:`remove_on_change`."""
+        with self._lock:
+            self._hooks.append(hook)
+
+    def remove_on_change(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+    def _changed(self) -> None:
+        """Wake the threads and async waiters that wait for a state change (lock held)."""
+        self._cond.notify_all()
+        for hook in list(self._hooks):
+            hook()
 
     def remove_listener(self, listener: Subscriber) -> None:
         with self._cond:
@@ -361,7 +377,7 @@ class EventBus:
             conn.close()
         with self._cond:
             listeners = [item for group in self._listeners.values() for item in group]
-            self._cond.notify_all()
+            self._changed()
         for listener in listeners:
             listener.close()
         for thread in self._threads:
@@ -474,7 +490,7 @@ class EventBus:
             self._connected = True
             self.connects += 1
             conn.was_connected = True
-            self._cond.notify_all()
+            self._changed()
         log.info("event bus online (%s)", conn.transport)
         if channels:
             self._send_quietly(conn, [eio.encode_event("subscribe", channels)])
@@ -485,7 +501,7 @@ class EventBus:
             ids = args[0] if args and isinstance(args[0], list) else []
             with self._cond:
                 self._subscribed.update(i for i in ids if isinstance(i, str))
-                self._cond.notify_all()
+                self._changed()
         elif name == "broadcast":
             message = args[0] if args else None
             if not isinstance(message, dict):
@@ -523,7 +539,7 @@ class EventBus:
             was = self._connected
             self._connected = False
             self._subscribed.clear()
-            self._cond.notify_all()
+            self._changed()
         if was:
             log.info("event bus offline")
             self._fire("offline")

@@ -17,6 +17,7 @@ share everything here.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import deque
 from typing import Any, Callable, Optional
@@ -31,10 +32,13 @@ __all__ = [
     "Replies",
     "answer_of",
     "broadcast_call",
-    "error_envelope",
+    "checked_answer",
+    "failed_answer",
     "first_answer",
     "respond_calls",
 ]
+
+log = logging.getLogger("ferrolink.exp")
 
 ANNOUNCEMENT = "$response"
 # A responder that raised answers with this envelope; requesters turn it into Channel.Error.
@@ -77,8 +81,15 @@ def respond_calls(broadcast_id: Any, channel: Any, response: Any) -> tuple[Call,
     )
 
 
-def error_envelope(exc: BaseException) -> dict[str, str]:
-    """The response a failing responder sends (the requester raises ``ResponderError``)."""
+def checked_answer(result: Any) -> Any:
+    """A responder's result, once known to be JSON-serialisable (else it raises)."""
+    json.dumps(result)
+    return result
+
+
+def failed_answer(name: str, exc: BaseException) -> dict[str, str]:
+    """The response of a responder that raised: the requester raises ``ResponderError``."""
+    log.warning("responder %r failed: %s", name, exc)
     return {ERROR_KEY: f"{type(exc).__name__}: {exc}"}
 
 
