@@ -106,7 +106,7 @@ def test_listen_broadcast_request_respond(
             await b.channels.organization.respond("double", double)
             began = time.monotonic()
             answer = await a.channels.organization.request("double", payload=21, timeout=5)
-            assert answer == 42 and time.monotonic() - began < 0.5
+            assert answer == 42 and time.monotonic() - began < 1.5
             answers = await asyncio.gather(
                 *(a.channels.organization.request("double", payload=n, timeout=5) for n in range(5))
             )

@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable
 from typing import Any, Callable, Optional, TypeVar, Union
@@ -71,7 +72,7 @@ from .resources import (
     remove_data,
 )
 from .sdk import Settings, current_device, current_link, fixed_channel_name, uuid_of
-from .session import Call, Flow, SessionState
+from .session import Call, Flow, Session, SessionState
 
 __all__ = [
     "AsyncApi",
@@ -83,6 +84,7 @@ __all__ = [
     "AsyncListener",
     "AsyncResponder",
     "AsyncSession",
+    "RequestLoop",
 ]
 
 log = logging.getLogger("ferrolink.exp")
@@ -237,6 +239,63 @@ class AsyncSession(SessionState):
             raise self._transport_error(method, path, exc) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply
+
+
+class _BorrowedSession(AsyncSession):
+    """An async session that speaks with a sync :class:`~.session.Session`'s token."""
+
+    def __init__(self, owner: Session, ca_file: Optional[str], verify: bool) -> None:
+        super().__init__(
+            owner.host, owner.credentials, timeout=owner.timeout, ca_file=ca_file, verify=verify
+        )
+        self._owner = owner
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        return self._owner.auth
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self._owner._secrets()
+
+    async def renew(self, stale: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._owner.renew, stale)
+
+
+class RequestLoop:
+    """The sync runtime's ``request()`` POSTs, on one event-loop thread per instance.
+
+    The server holds a broadcast POST open for the whole response window, also after an
+    early answer; here the requester cancels it instead (the async transport aborts it), so
+    no thread stays blocked until the window closes, and :meth:`close` ends everything.
+    """
+
+    def __init__(self, owner: Session, ca_file: Optional[str], verify: bool) -> None:
+        self._session = _BorrowedSession(owner, ca_file, verify)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="ferrolink-exp-requests", daemon=True
+        )
+        self._thread.start()
+
+    def post(self, call: Call) -> concurrent.futures.Future[Any]:
+        """Send ``call``; the future resolves with its decoded reply, cancelling aborts it."""
+        return asyncio.run_coroutine_threadsafe(self._session.call(call), self._loop)
+
+    def close(self) -> None:
+        async def shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [task for task in asyncio.all_tasks() if task is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._session.close()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 class _BusSession:

@@ -254,22 +254,25 @@ class Channel(ChannelName):
                 channel, name, payload, lambda response: _settle(answer, answer_of, response)
             )
 
-        def post() -> None:
-            try:
-                responses = sdk.session.call(call)
-            except BaseException as exc:
+        def posted(post: concurrent.futures.Future[Any]) -> None:
+            if post.cancelled():
+                return
+            exc = post.exception()
+            if exc is not None:
                 _fail(answer, exc)
             else:
-                _settle(answer, lambda r: first_answer(r, name, call.window), responses)
+                _settle(answer, lambda r: first_answer(r, name, call.window), post.result())
 
+        post = sdk.post_request(call)
+        post.add_done_callback(posted)
         try:
-            sdk.run_request(post, call.window)
             return answer.result(call.window + sdk.session.timeout + 1)
         except concurrent.futures.TimeoutError:
             raise RequestTimeout(f"no response to {name!r} within {timeout:g} s") from None
         finally:
             if pending is not None:
                 bus.replies.forget(pending)
+            post.cancel()  # answered (or given up): the held-open POST is moot
 
     def respond(self, name: str, callback: Callable[..., Any], timeout: float = 10) -> Listener:
         """Answer every request ``name`` with ``callback(payload)`` (JSON-serialisable)."""

@@ -6,6 +6,7 @@ more. Instances are independent: several identities can run in one process.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import weakref
@@ -35,10 +36,10 @@ from .resources import (
     remove,
     remove_data,
 )
-from .session import Flow, Session
+from .session import Call, Flow, Session
 
 if TYPE_CHECKING:
-    from .aio import AsyncExp
+    from .aio import AsyncExp, RequestLoop
 
     Runtime = Union["Exp", AsyncExp]
 
@@ -47,8 +48,6 @@ __all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
 DEFAULT_HOST = "https://api.goexp.io"
 # How long start() waits for the first event-bus connection (the original: about 5 s).
 START_TIMEOUT = 10.0
-# request() POSTs in flight per instance; each holds a thread until its window closes.
-MAX_REQUESTS_IN_FLIGHT = 64
 
 T = TypeVar("T")
 
@@ -141,7 +140,9 @@ class Exp:
         self._fixed: dict[str, Channel] = {}
         # The responder per (channel id, name) of the fixed channels; a new one replaces it.
         self._responders: dict[tuple[str, str], Listener] = {}
-        self._request_slots = threading.BoundedSemaphore(MAX_REQUESTS_IN_FLIGHT)
+        self._settings = settings
+        self._requests: Optional[RequestLoop] = None
+        self._requests_lock = threading.Lock()
         for name, callback in options.get("callbacks") or ():
             self.on(name, callback)  # registered before connecting, so the first online fires
         self._start(settings.start_timeout)
@@ -169,6 +170,10 @@ class Exp:
     def _shutdown(self) -> None:
         self._stopped = True
         self.bus.stop()
+        with self._requests_lock:
+            requests, self._requests = self._requests, None
+        if requests is not None:
+            requests.close()
         self.session.close()
 
     def stop(self) -> None:
@@ -269,22 +274,17 @@ class Exp:
     def get_current_zones(self) -> list[Zone]:
         return self.session.run(current_link(self, Device._zones, []))
 
-    def run_request(self, post: Callable[[], None], wait: float) -> None:
-        """Run a request's broadcast POST on its own thread. The server holds the POST for
-        the whole window, also when the answer came early, so the thread outlives the
-        request; at most :data:`MAX_REQUESTS_IN_FLIGHT` run at once (a further request waits
-        up to ``wait`` s for a slot)."""
+    def post_request(self, call: Call) -> concurrent.futures.Future[Any]:
+        """Send a request's broadcast POST without blocking; cancel the future to abort it
+        (see :class:`~.aio.RequestLoop`, started on the first request)."""
         self._check()
-        if not self._request_slots.acquire(timeout=wait):
-            raise RequestTimeout(f"{MAX_REQUESTS_IN_FLIGHT} requests are already in flight")
+        with self._requests_lock:
+            if self._requests is None:
+                from .aio import RequestLoop
 
-        def run() -> None:
-            try:
-                post()
-            finally:
-                self._request_slots.release()
-
-        threading.Thread(target=run, name="ferrolink-exp-request", daemon=True).start()
+                settings = self._settings
+                self._requests = RequestLoop(self.session, settings.ca_file, settings.verify)
+            return self._requests.post(call)
 
     def fixed_channel(self, kind: str, uuid: Optional[str] = None) -> Channel:
         """The module-level channel ``kind`` on the 5.0 wire (documented choice):
