@@ -119,7 +119,7 @@ def api_url(bench_tls: SandboxTLS) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def realistic_bundle(bench_tls: SandboxTLS, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The system trust store plus the bench CA, as the spec's "realistic" setting."""
+    """The system trust store plus the bench CA: what a real deployment verifies against."""
     system = ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
     bundle = tmp_path_factory.mktemp("trust") / "bundle.pem"
     parts = [

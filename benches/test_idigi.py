@@ -7,7 +7,7 @@ and TLS). In e2e both peers hand the callback parsed JSON (devicecloud always js
 ``ferrolink-text`` shows ferrolink's default (the payload text). Stopping the client is not
 timed (devicecloud's threads only notice stop() after a 0.1 s select timeout).
 
-The zlib stream is what a real server (Java's Deflater) sends, as in spec §7: each payload is
+The zlib stream is what a real server (Java's Deflater) sends: each payload is
 compressed by ``zlib.compress`` at the default level (about 587 B per payload, ratio 1.74,
 12.1 MB of frames) and framed as is, so the inflate cost is that of field data rather than of
 whatever level the codec's own encoder uses.
@@ -60,7 +60,7 @@ def _payloads(n: int = N) -> list[bytes]:
 
 
 def _stream(compress: bool, n: int = N) -> bytes:
-    """Frames of one payload each; with ``compress``, default-level zlib framed raw (spec §7)."""
+    """Frames of one payload each; with ``compress``, default-level zlib framed raw."""
     payloads = _payloads(n)
     if not compress:
         return b"".join(codec.encode_publish_message(i & 0xFFFF, p) for i, p in enumerate(payloads))

@@ -3,8 +3,8 @@
 1. Building the ``/publish`` JSON bodies of 10,000 messages of 1 KiB: ferrolink's Rust batch
    (base64 fused with the JSON) vs per-message ``json.dumps`` + ``base64.b64encode``.
 2. Sequential publishes over keep-alive HTTPS to nginx answering ``/login`` and ``/publish``
-   like the sandbox: ``Client.publish`` (and ``publish_many``) vs the seed's ``http.client``
-   pattern on one kept-alive connection.
+   like the sandbox: ``Client.publish`` (and ``publish_many``) vs the official client's
+   ``http.client`` pattern on one kept-alive connection.
 3. Decoding a ``/pull`` reply of 10,000 messages of 1 KiB (bytes in, list of dicts with bytes
    payloads out): ferrolink's Rust decoder vs ``json.loads`` + per-message ``b64decode``.
 """
@@ -89,7 +89,7 @@ def test_publish_many_ferrolink(benchmark: Any, server: str, bench_tls: SandboxT
 
 
 def test_publish_http_client(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
-    """The seed's pattern: one HTTPSConnection kept alive, json.dumps + b64encode per call."""
+    """The official client's way: one HTTPSConnection kept alive, json.dumps + b64encode a call."""
     parts = urlsplit(server)
     context = ssl.create_default_context(cafile=str(bench_tls.ca_file))
     conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=context)

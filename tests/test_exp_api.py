@@ -100,7 +100,7 @@ def test_new_resource_save_posts(sdk: exp.Exp) -> None:
     assert empty.name == "New Device"
 
 
-def test_document_attributes_as_in_the_seed(sdk: exp.Exp) -> None:
+def test_document_attributes_as_in_the_original_readme(sdk: exp.Exp) -> None:
     device = sdk.api.create_device({"name": "Fresh Player"})
     device.document.name = "My Device"
     assert device.document["name"] == "My Device" == device.name

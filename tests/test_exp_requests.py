@@ -1,5 +1,6 @@
-"""EXP request/respond as the seed uses it: early answers, concurrent listener callbacks,
-nested calls, and users addressing the channels of a device's experience or location."""
+"""EXP request/respond as the original SDK documents it: early answers, concurrent listener
+callbacks, nested calls, and users addressing the channels of a device's experience or
+location."""
 
 from __future__ import annotations
 
@@ -220,7 +221,7 @@ def test_a_user_binds_the_fixed_channels_to_a_devices_experience_and_location(
         instance.stop()
 
 
-def test_the_seed_module_level_flow_with_a_bound_experience(
+def test_the_original_module_level_flow_with_a_bound_experience(
     exp_sandbox: Sandbox, exp_options: Any
 ) -> None:
     device = started(exp_options, exp_sandbox, "device")

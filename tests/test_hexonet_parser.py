@@ -1,4 +1,4 @@
-"""HEXONET response grammar: spec vectors, edge cases, templates, properties, bad input."""
+"""HEXONET response grammar: documented vectors, edge cases, templates, properties, bad input."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_parse_rejects_non_str() -> None:
         responseparser.parse(b"CODE=200")  # type: ignore[arg-type]
 
 
-# -- templates (spec §2.3) ---------------------------------------------------------------
+# -- templates -------------------------------------------------------------------------
 
 EMPTY = "Empty API response. Probably unreachable API end point {CONNECTION_URL}"
 INVALID = "Invalid API response. Contact Support"

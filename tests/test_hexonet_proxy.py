@@ -1,4 +1,4 @@
-"""The seed's "high performance connection setup", for real: Apache httpd (and nginx) from the
+"""The original SDK's "high performance connection setup", for real: Apache (and nginx) from the
 OS packages as a plain-HTTP loopback vhost that proxies ``/api/call.cgi`` to the sandbox over
 TLS with kept-alive connections; the client goes through it with
 ``useHighPerformanceConnectionSetup()`` + ``setURL(...)``.
@@ -140,7 +140,7 @@ def test_high_performance_setup_through_a_local_proxy(
     cl = APIClient().useOTESystem()
     cl.useHighPerformanceConnectionSetup()
     assert cl.getURL() == ISPAPI_CONNECTION_URL_PROXY
-    cl.setURL(proxy_url)  # the seed's way to use another port
+    cl.setURL(proxy_url)  # the original SDK's way to use another port
     cl.setCredentials("test.user", "test.passw0rd")
     r = cl.request({"COMMAND": "StatusAccount"})
     assert r.isSuccess(), r.getError()

@@ -1,4 +1,4 @@
-"""HEXONET request encoding: the spec's POST bodies, masking, flattening, sessions, UA, IDN."""
+"""HEXONET request encoding: the documented POST bodies, masking, flattening, sessions, UA, IDN."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ferrolink.idigi.codec: the spec's wire vectors, fragmentation, and every malformed input."""
+"""ferrolink.idigi.codec: the documented wire vectors, fragmentation, and every malformed input."""
 
 from __future__ import annotations
 

@@ -163,7 +163,7 @@ def test_seed_flow_json_callback_and_explicit_acks(client: PushClient, svc: Idig
     mid = client.create_monitor(["Test"], ack="explicit")
     received: list[Any] = []
 
-    def json_cb(data: str) -> None:  # the seed's callback: returns None
+    def json_cb(data: str) -> None:  # the reference client's callback: returns None
         json_data = json.loads(data)
         received.append(json_data)
 

@@ -12,17 +12,12 @@ from collections.abc import Sequence
 from typing import Optional
 
 from . import __version__
+from ._services import SERVICES
 
 __all__ = ["main"]
 
 # Service modules that add subcommands through ``register(subparsers)``.
-SERVICE_CLIS: list[str] = [
-    "ferrolink.hexonet.cli",
-    "ferrolink.dsync.cli",
-    "ferrolink.myqtthub.cli",
-    "ferrolink.idigi.cli",
-    "ferrolink.exp.cli",
-]
+SERVICE_CLIS: list[str] = [info.cli for info in SERVICES]
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """``ferrolink demo``: every service's main flows against the embedded sandbox.
 
-Each service contributes one function ``demo(sandbox, report)`` listed in :data:`DEMOS`; it
-calls ``report.step(...)`` for each thing it shows and raises if something does not work.
+Each service contributes one function ``demo(sandbox, report)``, named in the table of
+:mod:`ferrolink._services`; it calls ``report.step(...)`` for each thing it shows and raises if
+something does not work.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from . import sandbox as sandbox_mod
+from ._services import SERVICES
 from .http import Client
 
 __all__ = ["DEMOS", "Report", "run"]
 
-# service name -> "module:function"; each service issue adds its own line.
+# section name -> "module:function": the transport first, then every service of the table.
 DEMOS: dict[str, str] = {
     "transport": "ferrolink.demo:transport_demo",
-    "hexonet": "ferrolink.hexonet.demo:demo",
-    "dsync": "ferrolink.dsync.demo:demo",
-    "myqtthub": "ferrolink.myqtthub.demo:demo",
-    "idigi": "ferrolink.idigi.demo:demo",
-    "exp": "ferrolink.exp.demo:demo",
+    **{info.name: info.demo for info in SERVICES},
 }
 
 

@@ -10,12 +10,14 @@ A drop-in for the ``dsync`` package of ``dsync-sdk`` (change the import)::
     request.delete("ABC-123")               # DELETE with Entity-Id
 
 Data layouts are built with :class:`Field`, :class:`Endpoint` and :class:`DataLayout`, and
-served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`.
+served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`;
+:class:`ConnectorClient` checks a connector as the DSYNC platform would.
 """
 
 from __future__ import annotations
 
 from .connector import Connector, ConnectorError, ConnectorRequest
+from .connector_client import ConnectorClient, PlatformError
 from .data_layout import (
     TYPE_BOOLEAN,
     TYPE_CUSTOM,
@@ -60,6 +62,7 @@ __all__ = [
     "TYPE_TIME",
     "TYPE_URL",
     "Connector",
+    "ConnectorClient",
     "ConnectorError",
     "ConnectorRequest",
     "DataLayout",
@@ -67,6 +70,7 @@ __all__ = [
     "Field",
     "InvalidRealtimeRequest",
     "LayoutTypeError",
+    "PlatformError",
     "RealtimeRequest",
     "RealtimeRequestException",
     "ValidationException",

@@ -15,7 +15,7 @@ envelope) and routes the entity endpoints of the layout to your callbacks, check
 A callback receives a :class:`ConnectorRequest` and returns the ``data`` of the reply (any
 JSON value); raise :class:`ConnectorError` to answer with an error status and message.
 
-Entity endpoint semantics beyond the layout are not documented by DSYNC (spec §8.1); this
+Entity endpoint semantics beyond the layout are not documented by DSYNC; this
 helper keys nothing itself: the delete id arrives as ``request.entity_id`` (the
 ``Entity-Id`` header, by analogy with the realtime API).
 """

@@ -270,7 +270,8 @@ class DataLayout:
         return {"data_layout": [endpoint.generate() for endpoint in self.endpoints]}
 
     def validate(self) -> dict[str, Any]:
-        """Generate and check the whole layout (§3.5); returns it, or raises listing problems."""
+        """Generate and check the whole layout (:mod:`~ferrolink.dsync.rules`); returns it, or
+        raises listing problems."""
         return _checked_layout(self.generate())
 
     def __repr__(self) -> str:

@@ -4,7 +4,7 @@ Format ``<prefix>-<name>-<32 lowercase hex>``. The original SDK derived the suff
 microsecond field of the clock (10^6 possible values, predictable, colliding); here it comes
 from the OS CSPRNG (``uuid4``), so tokens are unique in practice and unguessable.
 
-Prefix choice (spec §8.4): the default stays ``python-sdk``, so tokens keep the shape users
+Prefix choice: the default stays ``python-sdk``, so tokens keep the shape users
 of the original SDK already persisted and may match on. Pass ``prefix=`` to choose another.
 DSYNC and ferrolink treat every token as opaque: existing tokens are always accepted as-is.
 """

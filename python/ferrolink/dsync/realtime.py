@@ -132,7 +132,7 @@ class RealtimeRequest(ClosesOnExit):
             else Client(timeout=timeout, read_timeout=timeout, ca_file=ca_file, verify=verify)
         )
 
-    # -- the seed's API -------------------------------------------------------------------
+    # -- the original SDK's API ---------------------------------------------------------------
 
     def create(self, data: Mapping[str, Any]) -> Any:
         """``POST`` the record; returns the decoded reply (None for an empty body)."""

@@ -1,4 +1,5 @@
-"""The data-layout rules, on plain JSON data: one codec shared by the client and the sandbox.
+"""The data-layout rules, on plain JSON data: one codec shared by the client and the sandbox
+(what an emulator may share is written once, in :mod:`ferrolink.sandbox`).
 
 :func:`layout_problems` checks a generated (or fetched) ``{"data_layout": [...]}`` document
 and :func:`envelope_problems` the ``{status, message, detail, data}`` envelope a connector
@@ -53,7 +54,7 @@ def envelope_problems(envelope: Any) -> list[str]:
 
 
 def layout_problems(layout: Any) -> list[str]:
-    """Problems with a ``{"data_layout": [...]}`` document, by the rules of the spec §3.5.
+    """Problems with a ``{"data_layout": [...]}`` document.
 
     At least one endpoint, each with at least one field; entity tokens unique in the system;
     treekeys unique within an entity and nested under their parent's treekey; known types;

@@ -11,8 +11,8 @@ Module-level API, as the original ``exp`` package::
 Instance API (several identities per process): ``sdk = ferrolink.exp.start(**options)``
 with ``sdk.api``, ``sdk.channels``, ``sdk.on``, ``sdk.stop()``, ``sdk.get_channel(...)``.
 asyncio: ``async with ferrolink.exp.AsyncExp(**options) as sdk`` (see :mod:`.aio`).
-Everything speaks the EXP 5.0 wire protocol. Documented choices where the spec leaves one
-open: see ``docs``/the README's EXP section.
+Everything speaks the EXP 5.0 wire protocol. Documented choices where EXP's own documentation
+leaves one open: see the README's EXP section.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who the client is, and the login body that proves it (spec §4.1-§4.2).
+"""Who the client is, and the login body that proves it.
 
 Devices and consumer apps sign an HS256 JWT in the Rust core (compact JSON claims,
 unpadded base64url); users send their triple. Secrets stay in this object and never reach a
@@ -73,7 +73,7 @@ class Credentials:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Credentials:
-        """Pick the identity from ``start()`` options, first match wins (spec §2.1 and §3).
+        """Pick the identity from ``start()`` options, first match wins.
 
         Accepts the module-level names (``deviceUuid``, ``apiKey``, ``networkUuid``,
         ``consumerAppUuid``) and the 5.0 ones (``api_key``, ``allow_pairing``, ``type``).

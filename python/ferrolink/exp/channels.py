@@ -1,4 +1,4 @@
-"""Channels: ids (spec §6.4), broadcasts over HTTP, listeners with thread-safe buffers.
+"""Channels: ids, broadcasts over HTTP, listeners with thread-safe buffers.
 
 A channel id is the padded standard base64 of the compact, ASCII-escaped JSON
 ``[organization, name, system, consumer]`` (flags as 1/0, system before consumer): the Python
@@ -209,7 +209,7 @@ class ChannelName:
 
 class Channel(ChannelName):
     """A 5.0 channel: ``broadcast``, ``listen``, ``request``, ``respond``, ``fling``,
-    ``identify`` (spec §3)."""
+    ``identify``."""
 
     _sdk: Exp
 

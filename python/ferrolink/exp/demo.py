@@ -1,4 +1,4 @@
-"""The EXP part of ``ferrolink demo``: the seed's flows against the sandbox emulator."""
+"""The EXP part of ``ferrolink demo``: the original SDK's flows against the sandbox emulator."""
 
 from __future__ import annotations
 

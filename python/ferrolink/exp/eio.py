@@ -1,4 +1,5 @@
-"""Engine.IO v3 / Socket.IO 1.x packets: the one codec the EXP client and sandbox share.
+"""Engine.IO v3 / Socket.IO 1.x packets: a codec the EXP client and sandbox share
+(what an emulator may share is written once, in :mod:`ferrolink.sandbox`).
 
 Engine.IO packets are strings whose first character is the type (``0`` open ... ``6`` noop).
 A Socket.IO packet rides inside an Engine.IO message (``4``): ``40`` connect, ``41``

@@ -554,7 +554,7 @@ class EventBus:
 
 
 def _call_flexibly(callback: Callable[..., Any]) -> None:
-    """Call with no argument if the callback takes none, else with ``None`` (spec §2.1)."""
+    """Call with no argument if the callback takes none, else with ``None``."""
     try:
         try:
             takes_none = not inspect.signature(callback).parameters

@@ -258,7 +258,7 @@ class Exp:
     # -- channels and the current device ---------------------------------------------------
 
     def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
-        """Channel ``name``; ``system`` and ``consumer`` are keyword flags (spec req. 21)."""
+        """Channel ``name``; ``system`` and ``consumer`` are keyword flags."""
         self._check()
         return Channel(self, name, system=system, consumer=consumer)
 
@@ -326,7 +326,7 @@ class Api:
     def find_devices(self, **params: Any) -> Collection[Device]:
         return self._run(lambda sdk: find(sdk, Device, params))
 
-    get_devices = find_devices  # the seed's own example calls get_devices()
+    get_devices = find_devices  # the original SDK's README example calls get_devices()
 
     def get_device(self, uuid: Any) -> Optional[Device]:
         return self._run(lambda sdk: get(sdk, Device, uuid))
@@ -411,7 +411,7 @@ class Api:
 
 
 class FixedChannel:
-    """``exp.channels.<name>``: the module-level channel API (spec §2.3); ``uuid`` binds an
+    """``exp.channels.<name>``: the module-level channel API; ``uuid`` binds an
     experience or location channel to that experience or location."""
 
     Timeout = RequestTimeout

@@ -55,7 +55,7 @@ Flow = Generator[Call, Any, T]
 
 class SessionState:
     """What the sync and async sessions share: identity, the login reply, and how a call
-    is built and its reply read (spec §4-§5)."""
+    is built and its reply read."""
 
     def __init__(
         self,
@@ -313,7 +313,8 @@ class Session(SessionState):
         none_on_404: bool = False,
     ) -> Any:
         """Send one call (``payload``: the JSON body, ``None`` for none); decode the JSON reply
-        (``None`` when not JSON). See spec §5.3."""
+        (``None`` when not JSON). A non-2xx reply raises
+        :class:`ApiError` when its body is JSON, :class:`UnexpectedError` otherwise."""
         call = Call(method, path, payload, params, none_on_404)
         return self.call(call, timeout)
 

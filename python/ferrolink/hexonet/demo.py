@@ -1,4 +1,4 @@
-"""The HEXONET part of ``ferrolink demo``: the seed's flows against the sandbox."""
+"""The HEXONET part of ``ferrolink demo``: the original SDK's main flows against the sandbox."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local IDN -> punycode conversion of command parameters (spec §1.5, §8).
+"""Local IDN -> punycode conversion of command parameters.
 
 The original asked the server (``ConvertIDN``, one extra round trip per request). ferrolink
 converts locally with UTS-46 (the ``idna`` package), with the 4.0.2 key selection and trigger

@@ -1,4 +1,4 @@
-"""``Response``: a parsed API response with columns, records and paging (spec §2.4, §3).
+"""``Response``: a parsed API response with columns, records and paging.
 
 Columns and records are built on first use from the parsed hash (the Rust parser already
 grouped the values per property), so constructing a Response costs one parse and nothing

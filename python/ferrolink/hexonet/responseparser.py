@@ -1,4 +1,4 @@
-"""``responseparser``: the plain-text response grammar, both directions (spec §2.2).
+"""``responseparser``: the plain-text response grammar, both directions.
 
 :func:`parse` runs in the Rust core (one ``memchr`` pass, values borrowed from the input);
 :func:`serialize` is the original's text form, used for templates and round trips.

@@ -1,4 +1,4 @@
-"""``ResponseTemplate``: a parsed response with the basic accessors (spec §2.3, §2.4).
+"""``ResponseTemplate``: a parsed response with the basic accessors.
 
 Raw input may be ``str`` or bytes (UTF-8, latin-1 when that fails). ``""``/``None`` give the
 423 "Empty API response" template; a text without CODE or DESCRIPTION gives the 423

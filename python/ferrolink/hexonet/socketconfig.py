@@ -1,4 +1,4 @@
-"""``SocketConfig``: the ``s_*`` connection fields of every request (spec §1.3).
+"""``SocketConfig``: the ``s_*`` connection fields of every request.
 
 Session rules: setting login, password or OTP clears the session; setting a session clears
 login, password and OTP. ``None`` and ``""`` fields are left out of the body.

@@ -1,6 +1,6 @@
 """``push_client``: REST monitor management (``/ws/Monitor``) plus push sessions.
 
-The seed's API, unchanged::
+The reference client's API (``idigi_monitor_api``), unchanged::
 
     client = push_client("username", "password")
     monitor_id = client.create_monitor(["DeviceCore", "FileData"])
@@ -375,5 +375,5 @@ class PushClient(ClosesOnExit):
 
 
 def push_client(username: Optional[str], password: Optional[str], **kwargs: Any) -> PushClient:
-    """The seed's factory: ``push_client("user", "pass", hostname=..., secure=True)``."""
+    """The reference factory: ``push_client("user", "pass", hostname=..., secure=True)``."""
     return PushClient(username, password, **kwargs)

@@ -1,4 +1,6 @@
-"""The iDigi push protocol's messages, shared by the client and the sandbox (one codec, two ways).
+"""The iDigi push protocol's messages: one codec, two ways, shared by the client and the sandbox.
+
+What an emulator may share with a client is written once, in :mod:`ferrolink.sandbox`.
 
 Framing, inflating and encoding run in Rust (``ferrolink._core``); this module gives them typed
 Python faces. All integers are big-endian; every message starts with type (u16) and size (u32).

@@ -30,8 +30,8 @@ __all__ = ["DEFAULT_HOST", "Client", "Payload"]
 log = logging.getLogger("ferrolink.myqtthub")
 
 DEFAULT_HOST = "node02.myqtthub.com"
-# Texts the service answers with (see the spec): a 200 "Service denied ..." login failure and
-# the 400 reply for a missing or expired token.
+# Texts the service answers with (docs/protocols/myqtthub.md): a 200 "Service denied ..."
+# login failure and the 400 reply for a missing or expired token.
 DENIED_MARKERS = ("Service denied", "auth login failure", "wrong password")
 TOKEN_REJECTED = "Token not valid, expired or login session needed"
 

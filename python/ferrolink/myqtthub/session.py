@@ -1,4 +1,4 @@
-"""The seed's functional style, as thin wrappers over :class:`~ferrolink.myqtthub.Client`.
+"""The official client's functions, as thin wrappers over :class:`~ferrolink.myqtthub.Client`.
 
 ``create_myqtthub_session(host, port, client_id, user_name, password)`` returns
 ``(status, message, session)`` like the ASPL tutorial; ``session`` is the tutorial's dict

@@ -6,6 +6,25 @@
 
 Each emulator listens on ephemeral 127.0.0.1 ports and serves TLS with a CA generated for this
 run only (``sb.ca_file``). ``sb.credentials(name)`` gives the test accounts.
+
+What an emulator may share with the clients
+-------------------------------------------
+An emulator is there to catch client bugs, so it shares only code that cannot hide one.
+
+- It may import a service's codec from the client package: the encoders and decoders of the
+  wire format and the syntax checks that define a well-formed message, one codec used in both
+  directions (:mod:`ferrolink.idigi.codec`, :mod:`ferrolink.exp.eio`, the JWT functions of
+  ``ferrolink._core``, :mod:`ferrolink.myqtthub.topics`, :mod:`ferrolink.dsync.rules`). A
+  round trip through one codec cannot catch that codec's bugs, so every codec is tested on its
+  own against the protocol's documented examples.
+- It writes everything else itself: business rules (what a command does, which code or status
+  a bad request gets), accounts and authentication, sessions, state, paging, routing of events,
+  fault modes and the rendering of replies the client parses without a shared codec (HEXONET's
+  ``[RESPONSE]`` text). Shared, a bug there would pass every end-to-end test.
+- It never imports a client class or session (``APIClient``, ``Exp``, ``PushClient`` ...).
+  Code that plays the real service's part towards the user's own code, and so talks to no
+  ferrolink client, may come from the client package: the DSYNC sandbox registers connectors
+  with :class:`ferrolink.dsync.ConnectorClient`.
 """
 
 from __future__ import annotations

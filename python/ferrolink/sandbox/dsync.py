@@ -12,13 +12,13 @@ Realtime API (what ``RealtimeRequest`` talks to), on ``/api/realtime``:
 - Every reply is the envelope ``{status, message, detail, data}`` as JSON; ``data`` is the
   stored record on success.
 
-Record shape (spec §8.3, our choice): members follow the treekeys below the entity's
+Record shape (undocumented by DSYNC; our choice): members follow the treekeys below the entity's
 treekey, nested objects for deeper levels: ``product.sku`` is ``{"sku": ...}`` and
 ``product.inventory.qty`` is ``{"inventory": {"qty": ...}}``.
 
-Platform driver (:class:`ConnectorClient`, via :meth:`DsyncService.connect`): fetches a
-connector's ``GET /datalayout`` over HTTP(S) with ``Auth-Token``, validates the envelope and
-the layout rules, registers the entities for the realtime API, and calls entity endpoints.
+Platform: :meth:`DsyncService.connect` fetches a connector's layout with
+:class:`~ferrolink.dsync.ConnectorClient` (which drives connectors and emulates nothing), checks
+the layout rules and registers the entities for the realtime API.
 
 Options (``env.options``): ``auth_tokens`` (list of API keys), ``layout`` (a generated
 layout registered at start, instead of the built-in product layout), ``success_status``
@@ -31,31 +31,21 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Callable, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from ..dsync.rules import envelope_problems, layout_problems
+from ..dsync.connector_client import ConnectorClient, PlatformError
+from ..dsync.rules import layout_problems
 from .httpserver import HttpEmulator, HttpReply, HttpRequest
 from .service import Environment
 
 __all__ = ["ConnectorClient", "DsyncService", "JournalEntry", "PlatformError", "default_layout"]
 
 REALTIME_PATH = "/api/realtime"
-
-
-class PlatformError(Exception):
-    """The sandbox platform rejected a connector or its layout; ``problems`` lists why."""
-
-    def __init__(self, message: str, problems: Optional[list[str]] = None) -> None:
-        super().__init__(message)
-        self.problems = list(problems or [])
 
 
 @dataclass(frozen=True)
@@ -453,104 +443,3 @@ class DsyncService(HttpEmulator):
             return HttpReply(204, b"", ctype, headers or [])
         body = {"status": status, "message": message, "detail": detail or {}, "data": data}
         return HttpReply(status, json.dumps(body), ctype, headers or [])
-
-
-# -- the platform driver -------------------------------------------------------------------------
-
-
-class ConnectorClient:
-    """What DSYNC does against a connector: ``GET /datalayout``, then the entity endpoints.
-
-    Deliberately stdlib-only (``urllib``): the sandbox is a client of nothing in ferrolink.
-    Entity calls are pluggable (:meth:`call`): DSYNC's methods and pagination there are not
-    documented, so a test chooses them.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        auth_token: str,
-        *,
-        ca_file: Optional[str] = None,
-        timeout: float = 10.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._auth_token = auth_token
-        self._timeout = timeout
-        self._context = ssl.create_default_context(cafile=ca_file)
-        self.layout: dict[str, Any] = {}
-
-    def _http(
-        self,
-        method: str,
-        url: str,
-        body: Optional[bytes] = None,
-        extra: Optional[dict[str, str]] = None,
-    ) -> tuple[int, Any]:
-        headers = {
-            "Content-Type": "application/json",
-            "Auth-Token": self._auth_token,
-            **(extra or {}),
-        }
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(
-                request, timeout=self._timeout, context=self._context
-            ) as reply:
-                status, raw = reply.status, reply.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise PlatformError(f"{method} {url} failed: {exc}") from exc
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError as exc:
-            raise PlatformError(
-                f"{method} {url} answered {status} with a body that is not JSON"
-            ) from exc
-
-    def fetch_layout(self) -> dict[str, Any]:
-        """``GET {connector}/datalayout``; the validated ``data`` or :class:`PlatformError`."""
-        url = self.base_url + "/datalayout"
-        status, envelope = self._http("GET", url)
-        if status != 200:
-            raise _rejected("GET", url, status, envelope)
-        problems = envelope_problems(envelope)
-        if problems:
-            raise PlatformError(
-                "the connector's data layout is invalid: " + "; ".join(problems), problems
-            )
-        self.layout = envelope["data"]
-        return self.layout
-
-    def endpoint(self, entity: str) -> dict[str, Any]:
-        """The layout endpoint whose entity name or token is ``entity``."""
-        for endpoint in self.layout.get("data_layout", []):
-            if entity in (endpoint.get("entity_name"), endpoint.get("entity_token")):
-                return dict(endpoint)
-        raise PlatformError(f"the connector's layout has no entity {entity!r}")
-
-    def entity_url(self, entity: str) -> str:
-        """The endpoint URL, resolved against the connector base when relative."""
-        return urljoin(self.base_url + "/", str(self.endpoint(entity)["endpoint_url"]))
-
-    def call(
-        self,
-        entity: str,
-        method: str = "GET",
-        data: Any = None,
-        entity_id: Optional[str] = None,
-    ) -> Any:
-        """Call an entity endpoint; returns the reply envelope's ``data``."""
-        url = self.entity_url(entity)
-        body = None if data is None else json.dumps(data).encode()
-        extra = {} if entity_id is None else {"Entity-Id": entity_id}
-        status, envelope = self._http(method, url, body, extra)
-        if not 200 <= status < 300:
-            raise _rejected(method, url, status, envelope)
-        return envelope.get("data") if isinstance(envelope, dict) else envelope
-
-
-def _rejected(method: str, url: str, status: int, envelope: Any) -> PlatformError:
-    message = envelope.get("message") if isinstance(envelope, dict) else None
-    return PlatformError(f"{method} {url} answered {status}: {message or 'no message'}")

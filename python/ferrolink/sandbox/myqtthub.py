@@ -3,7 +3,7 @@
 Routes (all ``POST``, JSON bodies parsed whatever the Content-Type): ``/login``,
 ``/logout``, ``/publish``, ``/subscribe``, ``/pull``, ``/get-subscriptions``,
 ``/change-my-password``, ``/domain/list``, ``/domain/view``, ``/device/list`` and
-``/stashed/download``. Replies follow the spec to the byte where it is known:
+``/stashed/download``. Replies match the service's documented ones to the byte where known:
 
 - login: 200 JSON ``{tokenId, stamp, validUntil}``; failure is a **200** with the plain text
   ``Service denied (...)``;

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import importlib
 
+from .._services import SERVICES
 from .service import Service
 
 __all__ = ["EMULATORS", "create"]
 
-# Each service issue adds its emulator here, in the order `ferrolink sandbox` lists them.
+# The HTTP echo server (for the transport) first, then every service of the table.
 EMULATORS: dict[str, str] = {
     "echo": "ferrolink.sandbox.echo:EchoService",
-    "hexonet": "ferrolink.sandbox.hexonet:HexonetService",
-    "dsync": "ferrolink.sandbox.dsync:DsyncService",
-    "myqtthub": "ferrolink.sandbox.myqtthub:MyQttHubService",
-    "idigi": "ferrolink.sandbox.idigi:IdigiService",
-    "exp": "ferrolink.sandbox.exp:ExpService",
+    **{info.name: info.emulator for info in SERVICES},
 }
 
 

@@ -1,6 +1,6 @@
 //! HEXONET (ISPAPI) wire codec: the plain-text response parser and the form-body encoder.
 //!
-//! Both follow `hexonet.apiconnector` 4.0.2 to the byte (see the spec, §1.3, §1.4, §2.2):
+//! Both follow `hexonet.apiconnector` 4.0.2 to the byte (docs/protocols/hexonet.md):
 //!
 //! - [`parse`] scans the response once with `memchr`, borrowing every key and value from the
 //!   input (only keys that need upper-casing are copied). Nothing here can panic on any input.
@@ -34,7 +34,7 @@ pub fn may_have_placeholder(body: &[u8]) -> bool {
     memchr(b'{', body).is_some()
 }
 
-/// Parse a response text with the original's line grammar (spec §2.2).
+/// Parse a response text with the original's line grammar.
 ///
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.

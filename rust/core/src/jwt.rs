@@ -1,4 +1,4 @@
-//! HS256 JSON Web Tokens exactly as EXP builds them (spec §4.2).
+//! HS256 JSON Web Tokens exactly as EXP builds them (docs/protocols/exp.md).
 //!
 //! The header is always the compact `{"alg":"HS256","typ":"JWT"}`; the claims arrive already
 //! serialised as compact JSON (the caller owns key order and escaping), and every segment is
