@@ -10,7 +10,7 @@ Module-level API, as the original ``exp`` package::
 
 Instance API (several identities per process): ``sdk = ferrolink.exp.start(**options)``
 with ``sdk.api``, ``sdk.channels``, ``sdk.on``, ``sdk.stop()``, ``sdk.get_channel(...)``.
-asyncio: ``async with ferrolink.exp.AsyncExp(**options) as sdk`` (see :mod:`.aio`).
+asyncio: ``async with ferrolink.exp.AsyncExp(**options) as sdk`` (see :mod:`.async_sdk`).
 Everything speaks the EXP 5.0 wire protocol. Documented choices where EXP's own documentation
 leaves one open: see the README's EXP section.
 """
@@ -47,7 +47,8 @@ from .resources import (
 from .sdk import DEFAULT_HOST, Api, Channels, Exp, stop_all
 
 if TYPE_CHECKING:
-    from .aio import AsyncBroadcast, AsyncChannel, AsyncExp, AsyncListener, AsyncResponder
+    from .async_channels import AsyncBroadcast, AsyncChannel, AsyncListener, AsyncResponder
+    from .async_sdk import AsyncExp
 
 # The asyncio runtime loads on first use: plain sync users never import asyncio for it.
 _ASYNC = ("AsyncBroadcast", "AsyncChannel", "AsyncExp", "AsyncListener", "AsyncResponder")
@@ -55,9 +56,9 @@ _ASYNC = ("AsyncBroadcast", "AsyncChannel", "AsyncExp", "AsyncListener", "AsyncR
 
 def __getattr__(name: str) -> Any:
     if name in _ASYNC:
-        from . import aio
+        from . import async_channels, async_sdk
 
-        return getattr(aio, name)
+        return getattr(async_sdk if name == "AsyncExp" else async_channels, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -15,7 +15,7 @@ from .errors import ExpError, UsageError
 from .session import Call, Flow, path_of
 
 if TYPE_CHECKING:
-    from .aio import AsyncExp
+    from .async_sdk import AsyncExp
     from .sdk import Exp
 
     Runtime = Union[Exp, AsyncExp]
@@ -111,7 +111,7 @@ class Resource:
 
     Bound to a sync runtime (:class:`~.sdk.Exp`) its REST methods block: ``save()``,
     ``refresh()``, ``delete()``, ``get_location()``...; bound to an async one
-    (:class:`~.aio.AsyncExp`) the same methods are awaited under an ``a`` prefix:
+    (:class:`~.async_sdk.AsyncExp`) the same methods are awaited under an ``a`` prefix:
     ``await asave()``, ``await arefresh()``, ``await aget_location()``... Both run one
     :data:`~.session.Flow`, so they send the same calls.
     """

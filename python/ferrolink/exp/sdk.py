@@ -39,7 +39,8 @@ from .resources import (
 from .session import Call, Flow, Session
 
 if TYPE_CHECKING:
-    from .aio import AsyncExp, RequestLoop
+    from .async_sdk import AsyncExp
+    from .async_session import RequestLoop
 
     Runtime = Union["Exp", AsyncExp]
 
@@ -276,11 +277,11 @@ class Exp:
 
     def post_request(self, call: Call) -> concurrent.futures.Future[Any]:
         """Send a request's broadcast POST without blocking; cancel the future to abort it
-        (see :class:`~.aio.RequestLoop`, started on the first request)."""
+        (see :class:`~.async_session.RequestLoop`, started on the first request)."""
         self._check()
         with self._requests_lock:
             if self._requests is None:
-                from .aio import RequestLoop
+                from .async_session import RequestLoop
 
                 settings = self._settings
                 self._requests = RequestLoop(self.session, settings.ca_file, settings.verify)
