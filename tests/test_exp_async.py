@@ -213,3 +213,38 @@ def test_an_unreachable_host_raises_unexpected_error(
             await exp.AsyncExp(**options).start()
 
     run(main)
+
+
+def test_an_idle_async_client_refreshes_before_expiry(
+    exp_sandbox: Sandbox, exp_service: ExpService, exp_options: Any
+) -> None:
+    exp_service.token_ttl = 1.5
+
+    async def main() -> None:
+        async with exp.AsyncExp(**exp_options(exp_sandbox, enable_network=False)) as sdk:
+            first = sdk.get_auth()["token"]
+            before = exp_service.stats["refresh"]
+            await asyncio.sleep(2.5)  # idle well past the first token's lifetime
+            assert sdk.get_auth()["token"] != first
+            assert exp_service.stats["refresh"] > before
+            unauthorized = exp_service.stats["unauthorized"]
+            assert await sdk.api.get_device(DEVICE_UUID) is not None
+            assert exp_service.stats["unauthorized"] == unauthorized  # no 401 was needed
+
+    run(main)
+
+
+def test_secrets_stay_out_of_reprs_and_errors(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    options = exp_options(exp_sandbox, enable_network=False)
+
+    async def main() -> None:
+        sdk = exp.AsyncExp(**options)
+        assert options["password"] not in repr(sdk)
+        async with sdk:
+            token = sdk.get_auth()["token"]
+            assert token not in repr(sdk) and token not in repr(sdk.session)
+        with pytest.raises(exp.AuthenticationError) as info:
+            await exp.AsyncExp(**{**options, "password": "wrong-secret"}).start()
+        assert "wrong-secret" not in str(info.value)
+
+    run(main)

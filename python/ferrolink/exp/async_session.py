@@ -49,24 +49,30 @@ class AsyncSession(SessionState):
             ca_file=ca_file,
             verify=verify,
         )
-        self._auth_lock = asyncio.Lock()  # one login/refresh at a time
+        # Made on first use, on the loop: before Python 3.10 they bind to a loop when made.
+        self._lock: Optional[asyncio.Lock] = None  # one login/refresh at a time
         self._refresh_at: Optional[float] = None
-        self._rescheduled = asyncio.Event()
+        self._rescheduled: Optional[asyncio.Event] = None
         self._refresher: Optional[asyncio.Task[None]] = None
+
+    def _auth_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     async def login(self) -> None:
         """Full login with the stored credentials (``AuthenticationError`` on 401)."""
-        async with self._auth_lock:
+        async with self._auth_lock():
             await self._login()
 
     async def refresh(self) -> None:
         """``POST /api/auth/token``; a 401 there means a full login."""
-        async with self._auth_lock:
+        async with self._auth_lock():
             await self._refresh()
 
     async def renew(self, stale: str) -> None:
         """Refresh the token ``stale`` unless another task already has."""
-        async with self._auth_lock:
+        async with self._auth_lock():
             if self._is_stale(stale):
                 await self._refresh()
 
@@ -95,14 +101,16 @@ class AsyncSession(SessionState):
         if refresh_at is None or self._closed:
             return
         self._refresh_at = refresh_at
-        self._rescheduled.set()
+        if self._rescheduled is not None:
+            self._rescheduled.set()
         if self._refresher is None:
             self._refresher = asyncio.ensure_future(self._refresh_loop())
 
     async def _refresh_loop(self) -> None:
+        rescheduled = self._rescheduled = asyncio.Event()
         while True:
             at = self._refresh_at
-            self._rescheduled.clear()
+            rescheduled.clear()
             if at is not None and time.time() >= at:
                 self._refresh_at = None
                 try:
@@ -115,7 +123,7 @@ class AsyncSession(SessionState):
                 continue
             wait = None if at is None else at - time.time()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._rescheduled.wait(), wait)
+                await asyncio.wait_for(rescheduled.wait(), wait)
 
     async def close(self) -> None:
         self._closed = True
