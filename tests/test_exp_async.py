@@ -248,3 +248,32 @@ def test_secrets_stay_out_of_reprs_and_errors(exp_sandbox: Sandbox, exp_options:
         assert "wrong-secret" not in str(info.value)
 
     run(main)
+
+
+def test_responders_run_concurrently_and_may_request(
+    exp_sandbox: Sandbox, exp_options: Any
+) -> None:
+    async def main() -> None:
+        async with exp.AsyncExp(**exp_options(exp_sandbox, "device")) as sdk:
+            location = sdk.channels.location
+            release = asyncio.Event()
+
+            async def slow(payload: Any) -> Any:
+                await release.wait()
+                return "slow"
+
+            async def outer(payload: Any) -> Any:
+                # A nested request, answered by another responder of the same runtime.
+                return {"inner": await location.request("inner", payload=payload, timeout=5)}
+
+            await location.respond("slow", slow)
+            await location.respond("inner", lambda payload: payload + 1)
+            await location.respond("outer", outer)
+            blocked = asyncio.ensure_future(location.request("slow", timeout=5))
+            began = time.monotonic()
+            assert await location.request("outer", payload=1, timeout=5) == {"inner": 2}
+            assert time.monotonic() - began < 1.5 and not blocked.done()
+            release.set()
+            assert await blocked == "slow"
+
+    run(main)

@@ -43,7 +43,7 @@ class BusSession(Protocol):
 
     host: str
     timeout: float
-    http: Client  # the bus is threads: it polls and hands shakes through a sync client
+    http: Client  # the bus is threads: its handshake and polls go through a sync client
 
     @property
     def token(self) -> str: ...
