@@ -277,3 +277,21 @@ def test_responders_run_concurrently_and_may_request(
             assert await blocked == "slow"
 
     run(main)
+
+
+def test_an_unread_listener_keeps_only_fresh_messages(
+    exp_sandbox: Sandbox, exp_options: Any
+) -> None:
+    async def main() -> None:
+        async with exp.AsyncExp(**exp_options(exp_sandbox)) as sdk:
+            channel = sdk.get_channel("fresh")
+            listener = await channel.listen("n", max_age=0.3)
+            for n in range(3):
+                await channel.broadcast("n", n)
+            await asyncio.sleep(0.6)  # all three are now older than max_age
+            await channel.broadcast("n", "new")
+            message = await listener.wait(5)
+            assert message is not None and message.payload == "new"
+            assert len(listener._buffer) == 0
+
+    run(main)

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -80,7 +81,8 @@ class AsyncListener:
         self.name = name
         self.timeout = timeout
         self.max_age = max_age
-        self._queue: asyncio.Queue[Optional[AsyncBroadcast]] = asyncio.Queue()
+        self._buffer: deque[AsyncBroadcast] = deque()
+        self._arrived = asyncio.Event()
         self._subscribed = False
         self.cancelled = False
         sdk.bus.add_listener(self)
@@ -89,14 +91,24 @@ class AsyncListener:
 
     def deliver(self, message: dict[str, Any]) -> None:
         if not self.cancelled:
-            call_in_loop(self._loop, self._queue.put_nowait, AsyncBroadcast(self._sdk, message))
+            call_in_loop(self._loop, self._put, AsyncBroadcast(self._sdk, message))
 
     def close(self) -> None:
-        if not self.cancelled:
-            self.cancelled = True
-            call_in_loop(self._loop, self._queue.put_nowait, None)
+        self.cancelled = True
+        call_in_loop(self._loop, self._arrived.set)
 
     # -- the loop side ---------------------------------------------------------------------
+
+    def _put(self, broadcast: AsyncBroadcast) -> None:
+        self._buffer.append(broadcast)
+        self._prune()
+        self._arrived.set()
+
+    def _prune(self) -> None:
+        """Drop what is older than ``max_age``: an idle listener's buffer stays bounded."""
+        limit = time.monotonic() - self.max_age
+        while self._buffer and self._buffer[0].received < limit:
+            self._buffer.popleft()
 
     async def subscribed(self) -> AsyncListener:
         """Wait until the channel is subscribed (``NetworkError`` after ``timeout``)."""
@@ -117,12 +129,13 @@ class AsyncListener:
     async def __anext__(self) -> AsyncBroadcast:
         await self.subscribed()
         while True:
-            item = await self._queue.get()
-            if item is None:
-                self._queue.put_nowait(None)  # later calls end too
+            self._prune()
+            if self._buffer:
+                return self._buffer.popleft()
+            if self.cancelled:
                 raise StopAsyncIteration
-            if item.received >= time.monotonic() - self.max_age:
-                return item
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def wait(self, timeout: float = 0) -> Optional[AsyncBroadcast]:
         """The oldest buffered broadcast, waiting up to ``timeout`` s; else ``None``."""
