@@ -26,9 +26,9 @@ from typing import Any, Callable
 
 import pytest
 
+from ferrolink import _core
 from ferrolink.hexonet.apiclient import APIClient
 from ferrolink.hexonet.response import Response
-from ferrolink.http import Client
 from ferrolink.sandbox.nginx import find_nginx, nginx_server
 from ferrolink.sandbox.tls import SandboxTLS
 
@@ -150,7 +150,7 @@ def test_request_raw_transport(
     benchmark: Any, api_url: str, realistic_bundle: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", realistic_bundle)
-    native = Client(trust_env=False).native
+    native = _core.HttpClient(trust_env=False)
     body = b"s_entity=54cd&s_login=test.user&s_pw=test.passw0rd&s_command=COMMAND%3DStatusAccount"
     headers = [("Content-Type", "application/x-www-form-urlencoded")]
 
@@ -187,7 +187,8 @@ def test_request_layer_cost(
     body, round by round, and notes the ratio of the medians (less exposed to drift)."""
     monkeypatch.setenv("SSL_CERT_FILE", realistic_bundle)
     cl = APIClient().setURL(api_url).setCredentials("test.user", "test.passw0rd")
-    native, headers = cl._transport().native, cl._headers()
+    native, headers = cl._transport()._native, cl._headers()
+    assert native is not None
     body = cl._body(sorted({"COMMAND": "StatusAccount"}.items()))
 
     def api() -> None:

@@ -57,7 +57,7 @@ def test_ferrolink(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
 
 
 def test_raw_rust_loop(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
-    native = Client(ca_file=bench_tls.ca_file, trust_env=False).native
+    native = _core.HttpClient(ca_file=bench_tls.ca_file, trust_env=False)
     _run(
         benchmark,
         SEQ,

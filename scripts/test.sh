@@ -53,6 +53,10 @@ ruff check python tests benches
 ruff format --check python tests benches
 mypy
 
+step "Stubs: _core.pyi against the built module (stubtest)"
+# From /tmp, so the installed wheel is what gets imported, not python/ in the source tree.
+(cd /tmp && python -m mypy.stubtest ferrolink._core --allowlist "$root/stubtest-allowlist.txt")
+
 step "pytest against the installed wheel"
 # --import-mode=importlib and running from tests/ keep python/ (the source tree) off sys.path.
 python -m pytest -q -p no:cacheprovider --import-mode=importlib tests

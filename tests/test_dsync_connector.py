@@ -11,6 +11,7 @@ import pytest
 
 import ferrolink.sandbox
 from ferrolink import dsync
+from ferrolink.errors import ConnectError, FerrolinkError
 from ferrolink.sandbox.dsync import DsyncService, PlatformError
 
 API_KEY = "connector-key-0123456789"
@@ -234,3 +235,20 @@ def test_entity_tokens_unique_across_systems(
 def test_connector_arguments() -> None:
     with pytest.raises(ValueError, match="auth_token"):
         dsync.Connector(dsync.DataLayout(), auth_token="")
+
+
+def test_connector_client_checks_a_connector_without_the_sandbox(
+    connector: tuple[str, dsync.DataLayout, Store],
+) -> None:
+    url, layout, _ = connector
+    with dsync.ConnectorClient(url, API_KEY) as platform:
+        assert platform.fetch_layout() == layout.generate()
+        assert platform.call("product", "POST", {"sku": "Z"}) == {"sku": "Z"}
+
+
+def test_connector_client_unreachable_is_a_platform_error() -> None:
+    platform = dsync.ConnectorClient("http://127.0.0.1:9", API_KEY, timeout=2)
+    with platform, pytest.raises(FerrolinkError, match=r"GET \S+:9/datalayout failed") as info:
+        platform.fetch_layout()
+    assert isinstance(info.value, dsync.PlatformError)
+    assert isinstance(info.value.__cause__, ConnectError)

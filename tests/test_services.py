@@ -21,8 +21,10 @@ def _resolve(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def test_names_are_unique_and_the_five_services() -> None:
-    assert sorted(NAMES) == ["dsync", "exp", "hexonet", "idigi", "myqtthub"]
+def test_names_are_unique_packages() -> None:
+    assert len(set(NAMES)) == len(NAMES) and "echo" not in NAMES
+    for info in SERVICES:
+        assert importlib.import_module(info.package).__name__ == f"ferrolink.{info.name}"
 
 
 def test_registry_starts_the_echo_server_then_every_service_in_table_order() -> None:

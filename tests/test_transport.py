@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -224,3 +225,86 @@ def test_response_repr_hides_userinfo_and_text_decodes(
     assert reply.status == 404 and not reply.ok
     assert reply.text == "status 404"
     assert "bytes" in repr(reply)
+
+
+@pytest.mark.parametrize("code", [307, 308])
+def test_send_follows_method_preserving_redirects_on_request(
+    client: Client, echo_sandbox: ferrolink.sandbox.Sandbox, code: int
+) -> None:
+    base = echo_sandbox.url("echo", "https")
+    headers = [("X-Request-Id", "r1")]
+    status, _reason, _headers, body, url = client._send(
+        "PUT", f"{base}/redirect/{code}/2", headers, b"payload", follow_redirects=True
+    )
+    data = json.loads(body)
+    assert (status, url) == (200, base + "/echo")
+    assert (data["method"], data["body"], data["id"]) == ("PUT", "payload", "r1")
+    # Not asked to: the redirect is the answer.
+    assert client._send("GET", f"{base}/redirect/{code}/0", [])[0] == code
+    assert client.get(f"{base}/redirect/{code}/0").status == code
+
+
+def test_send_refuses_redirect_loops_and_long_chains(
+    client: Client, echo_sandbox: ferrolink.sandbox.Sandbox
+) -> None:
+    base = echo_sandbox.url("echo", "https")
+    with pytest.raises(errors.ProtocolError, match="more than 5 redirects") as info:
+        client._send("POST", f"{base}/redirect/307/loop", [], b"x", follow_redirects=True)
+    assert info.value.host == "127.0.0.1"
+    with pytest.raises(errors.ProtocolError, match="more than 5 redirects"):
+        client._send("POST", f"{base}/redirect/308/6", [], b"x", follow_redirects=True)
+    assert client._send("POST", f"{base}/redirect/308/4", [], follow_redirects=True)[0] == 200
+    status = client._send("GET", f"{base}/redirect/302/0", [], follow_redirects=True)[0]
+    assert status == 302  # only 307/308 keep the method and body
+
+
+def test_client_has_no_public_native_handle(client: Client) -> None:
+    assert not hasattr(client, "native")
+
+
+def _race(client: Client, echo: EchoService, url: str, method: str) -> tuple[int, list[str]]:
+    """4 threads x 150 requests while the server closes idle connections every 5 ms."""
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def closer() -> None:
+        while not stop.wait(0.005):
+            echo.close_idle_connections()
+
+    def worker(t: int) -> None:
+        for i in range(150):
+            try:
+                client.request(method, url, headers={"X-Request-Id": f"{method}-{t}-{i}"})
+            except errors.TransportError as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    background = threading.Thread(target=closer)
+    background.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    stop.set()
+    background.join()
+    return 4 * 150, failures
+
+
+def test_idle_close_race_never_fails_a_get(
+    client: Client, echo: EchoService, echo_sandbox: ferrolink.sandbox.Sandbox
+) -> None:
+    total, failures = _race(client, echo, echo_sandbox.url("echo", "https") + "/count", "GET")
+    assert failures == []
+    handled = {k: v for k, v in echo.counts_by_id().items() if k.startswith("GET-")}
+    assert len(handled) == total
+
+
+def test_idle_close_race_never_handles_a_post_twice(
+    client: Client, echo: EchoService, echo_sandbox: ferrolink.sandbox.Sandbox
+) -> None:
+    total, failures = _race(client, echo, echo_sandbox.url("echo", "https") + "/count", "POST")
+    handled = {k: v for k, v in echo.counts_by_id().items() if k.startswith("POST-")}
+    assert [k for k, v in handled.items() if v > 1] == []
+    # Every POST either succeeded once or failed visibly; failures are allowed, duplicates not.
+    assert len(handled) + len(failures) >= total
+    assert all("ProtocolError" in f or "ConnectError" in f for f in failures)

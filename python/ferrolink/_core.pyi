@@ -1,9 +1,15 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
-from typing import Any, Optional, Union
+from typing import Any, Final, Optional, Union, final
 
-__version__: str
+__version__: Final[str]
 
+# Errors: test support for the one Rust -> Python error bridge (rust/py/src/errors.rs)
+def _error_kinds() -> list[str]: ...
+def _raise_kind(kind: str, message: str, host: str = "") -> None: ...
+
+# Transport (rust/core/src/transport.rs)
+@final
 class HttpClient:
     def __init__(
         self,
@@ -54,7 +60,9 @@ def hexonet_post_data(
 def hexonet_post_body(fields: str, command: Union[str, list[tuple[str, str]]]) -> bytes: ...
 def hexonet_quote(text: str) -> str: ...
 
-# MyQttHub codec (rust/core/src/mqtt.rs)
+# MyQttHub codec (rust/core/src/myqtthub.rs)
+MYQTTHUB_MAX_TOPIC_BYTES: Final[int]
+
 def myqtthub_publish_body(
     token: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False, dup: bool = False
 ) -> bytes: ...
@@ -63,7 +71,9 @@ def myqtthub_publish_bodies(
 ) -> list[bytes]: ...
 def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
 
-# --- idigi ---------------------------------------------------------------------------------
+# iDigi push codec and session (rust/core/src/idigi/)
+IDIGI_DEFAULT_MAX_FRAME_SIZE: Final[int]
+IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: Final[int]
 
 def idigi_encode_connection_request(username: str, password: str, monitor_id: int) -> bytes: ...
 def idigi_encode_connect_response(status: int, version: int = 1) -> bytes: ...
@@ -72,6 +82,7 @@ def idigi_encode_publish(
     block_id: int, count: int, compression: int, format: int, payload: bytes, raw: bool = False
 ) -> bytes: ...
 
+@final
 class IdigiPublishMessage:
     def __init__(
         self,
@@ -100,6 +111,7 @@ class IdigiPublishMessage:
     def is_json(self) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class IdigiFrameDecoder:
     def __init__(
         self,
@@ -111,6 +123,7 @@ class IdigiFrameDecoder:
     @property
     def buffered(self) -> int: ...
 
+@final
 class IdigiPushSession:
     def __init__(
         self,
@@ -143,5 +156,6 @@ class IdigiPushSession:
     def generation(self) -> int: ...
     def stop(self, timeout: float = 2.0) -> bool: ...
 
+# EXP login tokens (rust/core/src/jwt.rs)
 def jwt_encode_hs256(claims: str, key: str) -> str: ...
 def jwt_decode_hs256(token: str, key: str) -> str: ...

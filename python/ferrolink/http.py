@@ -12,11 +12,11 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional, Union
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from . import _core
 from .closing import ClosesOnExit
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, ProtocolError
 from .redact import redact_url
 
 __all__ = ["Client", "Headers", "Response"]
@@ -25,6 +25,12 @@ log = logging.getLogger("ferrolink.http")
 
 Body = Union[bytes, bytearray, memoryview, str]
 HeaderInput = Union[Mapping[str, str], list[tuple[str, str]], None]
+#: ``(status, reason, headers, body, url)``: a reply as the transport gives it; ``url`` is the
+#: one that answered (after any redirects followed).
+RawResponse = tuple[int, str, list[tuple[str, str]], bytes, str]
+
+#: The longest chain of 307/308 redirects ``Client._send`` follows when asked to.
+MAX_REDIRECTS = 5
 
 
 class Headers(Mapping[str, str]):
@@ -161,12 +167,45 @@ class Client(ClosesOnExit):
             max_idle_per_host=max_idle_per_host,
         )
 
-    @property
-    def native(self) -> _core.HttpClient:
-        """The Rust client (for other ferrolink modules; raises once closed)."""
-        if self._native is None:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+        *,
+        follow_redirects: bool = False,
+    ) -> RawResponse:
+        """The one way every ferrolink service reaches the network; returns the raw reply.
+
+        ``follow_redirects`` follows 307 and 308, the redirects that keep the method and body,
+        up to :data:`MAX_REDIRECTS` hops; a longer chain (a loop, say) raises
+        :class:`~ferrolink.errors.ProtocolError`. Other redirects are returned as they are.
+        """
+        native = self._native
+        if native is None:
             raise InvalidArgumentError("this ferrolink.http.Client is closed")
-        return self._native
+        status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
+        hops = 0
+        while follow_redirects and status in (307, 308):
+            location = next((v for k, v in headers_out if k.lower() == "location"), None)
+            if not location:
+                break
+            url = urljoin(url, location)
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                # A server may redirect to the same URL and answer the next time: only the
+                # hop count tells a loop.
+                raise ProtocolError(
+                    f"more than {MAX_REDIRECTS} redirects (a redirect loop?), "
+                    f"the last to {redact_url(url)}",
+                    host=urlsplit(url).hostname,
+                )
+            status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
+        return status, reason, headers_out, data, url
 
     def request(
         self,
@@ -182,12 +221,9 @@ class Client(ClosesOnExit):
         """Send one request and return the complete :class:`Response` (any status)."""
         header_list = _header_list(headers)
         payload = _payload(body, json, form, header_list)
-        status, reason, raw_headers, data = self.native.request(
-            method, url, header_list, payload, _seconds("timeout", timeout)
+        return Response(
+            *self._send(method, url, header_list, payload, _seconds("timeout", timeout))
         )
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
-        return Response(status, reason, raw_headers, data, url)
 
     def get(self, url: str, **kwargs: Any) -> Response:
         return self.request("GET", url, **kwargs)

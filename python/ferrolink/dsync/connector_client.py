@@ -7,18 +7,18 @@ before DSYNC does; the sandbox uses it to register a connector's layout.
 from __future__ import annotations
 
 import json
-import ssl
-import urllib.error
-import urllib.request
 from typing import Any, Optional
 from urllib.parse import urljoin
 
+from ..closing import ClosesOnExit
+from ..errors import FerrolinkError
+from ..http import Client
 from .rules import envelope_problems
 
 __all__ = ["ConnectorClient", "PlatformError"]
 
 
-class PlatformError(Exception):
+class PlatformError(FerrolinkError):
     """The platform (DSYNC, or the sandbox acting as it) rejected a connector or its layout.
 
     ``problems`` lists why.
@@ -29,13 +29,11 @@ class PlatformError(Exception):
         self.problems = list(problems or [])
 
 
-class ConnectorClient:
+class ConnectorClient(ClosesOnExit):
     """What DSYNC does against a connector: ``GET /datalayout``, then the entity endpoints.
 
-    Deliberately stdlib-only (``urllib``): it checks connectors built with
-    :class:`~ferrolink.dsync.Connector`, so it shares no code with them.
     Entity calls are pluggable (:meth:`call`): DSYNC's methods and pagination there are not
-    documented, so a test chooses them.
+    documented, so a test chooses them. ``ca_file`` is trusted on top of the system roots.
     """
 
     def __init__(
@@ -48,9 +46,11 @@ class ConnectorClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth_token = auth_token
-        self._timeout = timeout
-        self._context = ssl.create_default_context(cafile=ca_file)
+        self._client = Client(timeout=timeout, read_timeout=timeout, ca_file=ca_file)
         self.layout: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self._client.close()
 
     def _http(
         self,
@@ -64,16 +64,11 @@ class ConnectorClient:
             "Auth-Token": self._auth_token,
             **(extra or {}),
         }
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(
-                request, timeout=self._timeout, context=self._context
-            ) as reply:
-                status, raw = reply.status, reply.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        except (urllib.error.URLError, OSError) as exc:
+            reply = self._client.request(method, url, headers=headers, body=body)
+        except FerrolinkError as exc:
             raise PlatformError(f"{method} {url} failed: {exc}") from exc
+        status, raw = reply.status, reply.body
         try:
             return status, json.loads(raw) if raw else None
         except ValueError as exc:

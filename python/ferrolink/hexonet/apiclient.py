@@ -30,7 +30,7 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Optional, Union
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .. import _core
 from ..closing import ClosesOnExit
@@ -63,7 +63,6 @@ rtm = ResponseTemplateManager()
 Command = Union[Mapping[str, Any], str]
 _CR_LF = re.compile(r"[\r\n]")
 _CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
-_MAX_REDIRECTS = 5
 _IDN_MODES = ("local", "server", "off")
 _NO_PLACEHOLDERS: dict[str, str] = {}
 
@@ -422,16 +421,9 @@ class APIClient(ClosesOnExit):
             self._http = None
 
     def _post(self, url: str, body: bytes) -> tuple[int, tuple[bytes, str]]:
-        native = self._transport().native
-        headers = self._headers()
-        for _ in range(_MAX_REDIRECTS + 1):
-            status, reason, raw_headers, data = native.request("POST", url, headers, body, None)
-            if status not in (307, 308):
-                return status, (data, reason)
-            location = next((v for k, v in raw_headers if k.lower() == "location"), None)
-            if not location:
-                return status, (data, reason)
-            url = urljoin(url, location)
+        status, reason, _headers, data, _url = self._transport()._send(
+            "POST", url, self._headers(), body, follow_redirects=True
+        )
         return status, (data, reason)
 
     def requestNextResponsePage(self, rr: Response) -> Optional[Response]:

@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from .. import _core, errors
-from .codec import FORMAT_JSON
+from .codec import DEFAULT_MAX_FRAME_SIZE, FORMAT_JSON
 
 __all__ = ["ACK_POLICIES", "PushSession", "SessionOptions"]
 
@@ -30,15 +30,6 @@ ACK_POLICIES = ("success", "truthy", "always", "never")
 Callback = Callable[[Any], Any]
 StateHook = Callable[[str, str], Any]
 ErrorHook = Callable[[BaseException], Any]
-
-_ERROR_CLASSES: dict[str, type[errors.FerrolinkError]] = {
-    "ConnectError": errors.ConnectError,
-    "TimeoutError": errors.TimeoutError,
-    "TLSError": errors.TLSError,
-    "ProtocolError": errors.ProtocolError,
-    "AuthenticationError": errors.AuthenticationError,
-    "InvalidArgumentError": errors.InvalidArgumentError,
-}
 
 
 class SessionOptions:
@@ -55,7 +46,7 @@ class SessionOptions:
         connect_timeout: float = 10.0,
         idle_timeout: Optional[float] = None,
         keepalive: Optional[float] = 30.0,
-        max_frame_size: int = 64 << 20,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         queue_frames: int = 4096,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
@@ -185,8 +176,8 @@ class PushSession:
             elif tag == "state":
                 self._set_state(event[1], event[2])
             else:
-                cls = _ERROR_CLASSES.get(event[1], errors.ProtocolError)
-                self._report(cls(f"monitor {self.monitor_id}: {event[2]}"))
+                error: errors.FerrolinkError = event[1]
+                self._report(type(error)(f"monitor {self.monitor_id}: {error}", host=error.host))
         if values:
             self._call(values, blocks)
 

@@ -462,7 +462,7 @@ class Client(ClosesOnExit):
         headers = [("Content-Type", "application/json")]
         if cookie is not None:
             headers.append(("Cookie", f"tokenId={cookie}"))
-        status, reason, _headers, reply = self._http.native.request(
+        status, reason, _headers, reply, _url = self._http._send(
             "POST", self.base_url + path, headers, body, self.timeout
         )
         log.debug("POST %s -> %d (%d bytes)", path, status, len(reply))

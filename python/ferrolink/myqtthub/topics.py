@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import _core
+
 __all__ = ["filter_problem", "matches", "topic_problem"]
 
-MAX_TOPIC_BYTES = 65535
+MAX_TOPIC_BYTES = _core.MYQTTHUB_MAX_TOPIC_BYTES
 
 
 def _common_problem(text: str, what: str) -> Optional[str]:

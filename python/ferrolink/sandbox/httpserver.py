@@ -12,6 +12,7 @@ import abc
 import contextlib
 import json
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -107,24 +108,67 @@ _MAX_LINE = 65536
 _MAX_HEADERS = 100
 
 
+def _shutdown_tcp(connection: socket.socket) -> None:
+    """End the TCP connection under any TLS layer, from a thread that does not own it.
+
+    A duplicate descriptor shares the socket, so the owner's thread sees end of stream and no
+    TLS state is touched from here.
+    """
+    try:
+        raw = socket.socket(fileno=os.dup(connection.fileno()))
+    except OSError:
+        return  # already closed
+    with raw, contextlib.suppress(OSError):
+        raw.shutdown(socket.SHUT_RDWR)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
+    # Connection state, guarded by ``state_lock`` so that the idle-close fault and a request
+    # starting on the connection exclude each other: ``busy`` while a request is handled,
+    # ``answered`` once one reply went out, ``cut`` once the server closed the connection.
     def setup(self) -> None:
         super().setup()
-        self.busy = False
+        self.state_lock = threading.Lock()
+        self.busy = self.answered = self.cut = False
         self.server.track(self, True)
 
     def finish(self) -> None:
+        with self.state_lock:
+            self.cut = True  # from here on the socket may be closed: never shut it down
         try:
             super().finish()
         finally:
             self.server.track(self, False)
 
     def handle_one_request(self) -> None:
-        self.busy = False
-        super().handle_one_request()
+        try:
+            super().handle_one_request()
+        finally:
+            with self.state_lock:
+                self.answered = self.answered or self.busy
+                self.busy = False
+
+    def begin(self) -> bool:
+        """Claim the connection for a request that arrived; False if the server cut it first.
+
+        A request that raced the idle close is dropped unanswered, as on a real server that
+        closed the connection before the request reached it.
+        """
+        with self.state_lock:
+            self.busy = not self.cut
+            return self.busy
+
+    def cut_if(self, idle_only: bool) -> bool:
+        """Shut the connection down (TCP level) unless ``idle_only`` and it is not idle."""
+        with self.state_lock:
+            if self.cut or (idle_only and (self.busy or not self.answered)):
+                return False
+            self.cut = True
+            _shutdown_tcp(self.connection)
+            return True
 
     def parse_request(self) -> bool:
         """Request line and headers, without the stdlib's email parser.
@@ -132,10 +176,11 @@ class _Handler(BaseHTTPRequestHandler):
         ``http.client.parse_headers`` costs ~100 us a request, more than everything else the
         emulators do; benchmarks that share a sandbox would measure it instead of the clients.
         """
-        self.busy = True
         self.command = ""
         self.request_version = self.default_request_version
         self.close_connection = True
+        if not self.begin():
+            return False
         raw: bytes = getattr(self, "raw_requestline", b"")  # set by handle_one_request
         self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
         words = self.requestline.split()
@@ -278,11 +323,16 @@ class _Server(ThreadingHTTPServer):
         if self.context is not None:
             request.settimeout(30)
             try:
-                request = self.context.wrap_socket(request, server_side=True)
+                tls = self.context.wrap_socket(request, server_side=True)
             except (OSError, ssl.SSLError) as exc:
                 self.emulator.log.debug("TLS handshake failed: %s", exc)
                 return
-            request.settimeout(None)
+            # ``tls`` now owns the descriptor (``request`` is detached): close it here, since
+            # the caller only closes the socket it passed in.
+            with tls:
+                tls.settimeout(None)
+                super().finish_request(tls, client_address)
+            return
         super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -297,11 +347,8 @@ class _Server(ThreadingHTTPServer):
 
     def close_connections(self, idle_only: bool) -> int:
         with self.handlers_lock:
-            targets = [h for h in self.handlers if not (idle_only and h.busy)]
-        for handler in targets:
-            with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-        return len(targets)
+            handlers = list(self.handlers)
+        return sum(handler.cut_if(idle_only) for handler in handlers)
 
 
 class HttpEmulator(Service):

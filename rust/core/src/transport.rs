@@ -3,7 +3,8 @@
 //! One [`HttpClient`] owns one `ureq` agent: a thread-safe keep-alive pool over rustls with one
 //! TLS configuration (trust store loaded once, never per request). Pooled connections are probed
 //! before reuse, so a connection the server closed while idle is dropped silently and a fresh
-//! one is opened; nothing is ever re-sent once it may have reached the server.
+//! one is opened. A request that meets a close racing it on a reused connection is re-sent
+//! once on a fresh one only when that is safe; a POST that may have reached the server never is.
 
 use std::fmt;
 use std::io;
@@ -14,7 +15,10 @@ use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 
+use crate::error::{Error, ErrorKind};
 use crate::resolver::CachingResolver;
+use crate::reuse::{self, Tap, Wire};
+use crate::tls::load_roots;
 
 /// Where proxy settings come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,53 +64,6 @@ impl Default for ClientOptions {
     }
 }
 
-/// What kind of failure a [`TransportError`] is; the binding maps each onto a Python class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The caller passed something unusable (bad URL, method, header, CA file).
-    InvalidArgument,
-    /// No connection could be made (refused, DNS, proxy refused) or it broke.
-    Connect,
-    Timeout,
-    Tls,
-    /// The server answered with something that is not valid HTTP/1.1 or cut the response short.
-    Protocol,
-}
-
-/// A transport failure, naming the host and the cause. Never contains credentials.
-#[derive(Debug, Clone)]
-pub struct TransportError {
-    pub kind: ErrorKind,
-    pub host: String,
-    pub message: String,
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.host, self.message)
-        }
-    }
-}
-
-impl std::error::Error for TransportError {}
-
-impl TransportError {
-    fn new(kind: ErrorKind, host: &str, message: impl Into<String>) -> Self {
-        TransportError {
-            kind,
-            host: host.to_string(),
-            message: message.into(),
-        }
-    }
-
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidArgument, "", message)
-    }
-}
-
 /// One HTTP request; borrowed so the binding can hand over Python-owned data without copies.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
@@ -141,18 +98,21 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    pub fn new(options: &ClientOptions) -> Result<Self, TransportError> {
+    pub fn new(options: &ClientOptions) -> Result<Self, Error> {
         let tls = TlsConfig::builder()
-            .root_certs(RootCerts::Specific(Arc::new(load_roots(
-                options.ca_file.as_ref(),
-            )?)))
+            .root_certs(RootCerts::Specific(Arc::new(
+                load_roots(options.ca_file.as_deref())?
+                    .iter()
+                    .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                    .collect(),
+            )))
             .disable_verification(!options.verify)
             .build();
         let proxy = match &options.proxy {
             ProxySetting::None => None,
             ProxySetting::FromEnv => Proxy::try_from_env(),
             ProxySetting::Url(url) => Some(Proxy::new(url).map_err(|e| {
-                TransportError::invalid(format!("invalid proxy URL: {}", redact_url_error(&e)))
+                Error::invalid(format!("invalid proxy URL: {}", redact_url_error(&e)))
             })?),
         };
         let config = Agent::config_builder()
@@ -167,21 +127,40 @@ impl HttpClient {
             .max_idle_connections_per_host(options.max_idle_per_host)
             .max_idle_connections(options.max_idle_per_host.saturating_mul(8))
             .build();
-        let agent = Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            CachingResolver::default(),
-        );
+        let agent = Agent::with_parts(config, Tap::default(), CachingResolver::default());
         Ok(HttpClient { agent })
     }
 
     /// Send one request and read the whole response body.
-    pub fn send(&self, req: &Request<'_>) -> Result<Response, TransportError> {
-        let host = host_of(req.url);
-        let method = ureq::http::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
-            TransportError::invalid(format!("invalid HTTP method {:?}", req.method))
-        })?;
-        let mut builder = ureq::http::Request::builder().method(method).uri(req.url);
+    ///
+    /// A request that failed on a reused pooled connection before any response byte arrived
+    /// is sent once more on a fresh connection, when that is safe (see [`reuse`]).
+    pub fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
+        let method = ureq::http::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| Error::invalid(format!("invalid HTTP method {:?}", req.method)))?;
+        Wire::reset();
+        match self.attempt(&method, req, false) {
+            Err(e)
+                if matches!(e.kind, ErrorKind::Connect | ErrorKind::Protocol)
+                    && Wire::current().may_resend(reuse::idempotent(req.method)) =>
+            {
+                Wire::reset();
+                self.attempt(&method, req, true)
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// One try; `fresh` insists on a new connection rather than a pooled one.
+    fn attempt(
+        &self,
+        method: &ureq::http::Method,
+        req: &Request<'_>,
+        fresh: bool,
+    ) -> Result<Response, Error> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method.clone())
+            .uri(req.url);
         for (name, value) in req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -194,28 +173,35 @@ impl HttpClient {
         let result = match body {
             Some(body) => {
                 let request = builder.body(body).map_err(|e| build_error(&e, req))?;
-                self.run(request, req.timeout)
+                self.run(request, req.timeout, fresh)
             }
             None => {
                 let request = builder.body(()).map_err(|e| build_error(&e, req))?;
-                self.run(request, req.timeout)
+                self.run(request, req.timeout, fresh)
             }
         };
-        result.map_err(|e| map_error(e, &host))
+        result.map_err(|e| map_error(e, &host_of(req.url)))
     }
 
     fn run<B: ureq::AsSendBody>(
         &self,
         request: ureq::http::Request<B>,
         timeout: Option<Duration>,
+        fresh: bool,
     ) -> Result<Response, ureq::Error> {
-        let request = match timeout {
-            Some(t) => self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(t))
-                .build(),
-            None => request,
+        let request = match (timeout, fresh) {
+            (None, false) => request,
+            _ => {
+                let mut config = self.agent.configure_request(request);
+                if timeout.is_some() {
+                    config = config.timeout_global(timeout);
+                }
+                if fresh {
+                    // No idle connection is young enough: the pool opens a new one.
+                    config = config.max_idle_age(Duration::ZERO);
+                }
+                config.build()
+            }
         };
         let mut response = self.agent.run(request)?;
         let status = response.status();
@@ -245,37 +231,8 @@ fn method_carries_body(method: &str) -> bool {
     )
 }
 
-/// System roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured) plus the caller's bundle.
-fn load_roots(ca_file: Option<&PathBuf>) -> Result<Vec<Certificate<'static>>, TransportError> {
-    let mut roots: Vec<Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
-        .into_iter()
-        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            TransportError::invalid(format!("cannot read CA file {}: {e}", path.display()))
-        })?;
-        let before = roots.len();
-        for item in ureq::tls::parse_pem(&pem) {
-            if let ureq::tls::PemItem::Certificate(cert) = item.map_err(|e| {
-                TransportError::invalid(format!("invalid PEM in CA file {}: {e}", path.display()))
-            })? {
-                roots.push(cert);
-            }
-        }
-        if roots.len() == before {
-            return Err(TransportError::invalid(format!(
-                "CA file {} contains no certificate",
-                path.display()
-            )));
-        }
-    }
-    Ok(roots)
-}
-
-fn build_error(e: &ureq::http::Error, req: &Request<'_>) -> TransportError {
-    TransportError::invalid(format!(
+fn build_error(e: &ureq::http::Error, req: &Request<'_>) -> Error {
+    Error::invalid(format!(
         "invalid request to {}: {e}",
         host_of(req.url).if_empty("<no host>")
     ))
@@ -333,7 +290,7 @@ fn latin1(bytes: &[u8]) -> String {
     }
 }
 
-fn map_error(e: ureq::Error, host: &str) -> TransportError {
+fn map_error(e: ureq::Error, host: &str) -> Error {
     use ErrorKind::*;
     let (kind, message) = match e {
         ureq::Error::Timeout(t) => (Timeout, format!("timed out ({t})")),
@@ -359,7 +316,7 @@ fn map_error(e: ureq::Error, host: &str) -> TransportError {
         ureq::Error::RequireHttpsOnly(_) => (InvalidArgument, "https required".to_string()),
         other => (Protocol, host_free(&other.to_string())),
     };
-    TransportError::new(kind, host, message)
+    Error::new(kind, message).with_host(host)
 }
 
 fn map_io(io: &io::Error) -> (ErrorKind, String) {

@@ -67,7 +67,7 @@ fn detach_if_long<T: Ungil>(py: Python<'_>, len: usize, parse: impl Ungil + FnOn
 
 /// `responseparser.parse`: the response hash `{KEY: value, "PROPERTY": {NAME: [values]}}`.
 #[pyfunction]
-fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyDict>> {
+pub fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyDict>> {
     let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
     Ok(to_hash(py, &parsed, false)?.0)
 }
@@ -78,7 +78,7 @@ fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py,
 /// mostly read as their one record, and a table of one-value lists is most of their objects).
 /// `None` when the bytes are not UTF-8 (the caller then decodes them as latin-1).
 #[pyfunction]
-fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
+pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
         std::str::from_utf8(body).ok().map(hexonet::parse)
     });
@@ -89,7 +89,10 @@ fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<Hash
 /// body needs the general path (not UTF-8, a `{` that may start a placeholder, or no `CODE`
 /// or `DESCRIPTION`: an invalid response).
 #[pyfunction]
-fn hexonet_parse_response<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
+pub fn hexonet_parse_response<'py>(
+    py: Python<'py>,
+    body: &[u8],
+) -> PyResult<Option<HashAndRow<'py>>> {
     if hexonet::may_have_placeholder(body) {
         return Ok(None);
     }
@@ -164,7 +167,7 @@ fn top_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
 /// The value objects are shared with the columns, not copied.
 #[pyfunction]
-fn hexonet_rows<'py>(
+pub fn hexonet_rows<'py>(
     py: Python<'py>,
     properties: &Bound<'py, PyDict>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
@@ -211,7 +214,7 @@ type ConnectionTuple = (
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
 #[pyo3(signature = (connection, command, secured=false))]
-fn hexonet_post_data(
+pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
     secured: bool,
@@ -232,7 +235,7 @@ fn hexonet_post_data(
 /// The unsecured form body as bytes, after `fields`: the connection fields as
 /// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
 #[pyfunction]
-fn hexonet_post_body<'py>(
+pub fn hexonet_post_body<'py>(
     py: Python<'py>,
     fields: PyBackedStr,
     command: &Bound<'py, PyAny>,
@@ -255,18 +258,6 @@ fn command_text(command: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// `urllib.parse.quote(text)` (safe characters: letters, digits, `_.-~/`).
 #[pyfunction]
-fn hexonet_quote(text: PyBackedStr) -> String {
+pub fn hexonet_quote(text: PyBackedStr) -> String {
     hexonet::quote(&text)
-}
-
-/// Add this service's functions to `ferrolink._core`.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(hexonet_parse, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_parse_body, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_parse_response, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_post_data, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_post_body, m)?)?;
-    m.add_function(wrap_pyfunction!(hexonet_quote, m)?)?;
-    Ok(())
 }

@@ -3,63 +3,47 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferrolink_core::idigi::codec::{self, CodecError, Decoded, FrameDecoder, Message};
-use ferrolink_core::idigi::session::{ErrorKind, Event, PushSession, SessionConfig, SessionError};
+use ferrolink_core::error::Error;
+use ferrolink_core::idigi::codec::{self, Decoded, FrameDecoder, Message};
+use ferrolink_core::idigi::session::{Event, PushSession, SessionConfig};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::errors::raise;
-
-fn invalid(py: Python<'_>, e: CodecError) -> PyErr {
-    raise(py, "InvalidArgumentError", &e.message, None)
-}
-
-fn session_error(py: Python<'_>, e: &SessionError) -> PyErr {
-    raise(py, kind_class(e.kind), &e.message, None)
-}
-
-/// The `ferrolink.errors` class for each failure kind.
-fn kind_class(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidArgument => "InvalidArgumentError",
-        ErrorKind::Connect => "ConnectError",
-        ErrorKind::Timeout => "TimeoutError",
-        ErrorKind::Tls => "TLSError",
-        ErrorKind::Protocol | ErrorKind::BadRequest => "ProtocolError",
-        ErrorKind::Authentication => "AuthenticationError",
-    }
-}
+use crate::errors::{py_err, to_pyerr};
 
 #[pyfunction]
-fn idigi_encode_connection_request<'py>(
+pub fn idigi_encode_connection_request<'py>(
     py: Python<'py>,
     username: &str,
     password: &str,
     monitor_id: u32,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let frame = codec::encode_connect_request(username, password, monitor_id)
-        .map_err(|e| invalid(py, e))?;
+    let frame = codec::encode_connect_request(username, password, monitor_id).map_err(py_err)?;
     Ok(PyBytes::new(py, &frame))
 }
 
 #[pyfunction]
 #[pyo3(signature = (status, version=1))]
-fn idigi_encode_connect_response(py: Python<'_>, status: u16, version: u16) -> Bound<'_, PyBytes> {
+pub fn idigi_encode_connect_response(
+    py: Python<'_>,
+    status: u16,
+    version: u16,
+) -> Bound<'_, PyBytes> {
     PyBytes::new(py, &codec::encode_connect_response(status, version))
 }
 
 #[pyfunction]
 #[pyo3(signature = (block_id, status=200))]
-fn idigi_encode_ack(py: Python<'_>, block_id: u16, status: u16) -> Bound<'_, PyBytes> {
+pub fn idigi_encode_ack(py: Python<'_>, block_id: u16, status: u16) -> Bound<'_, PyBytes> {
     PyBytes::new(py, &codec::encode_ack(block_id, status))
 }
 
 /// PublishMessage; `raw=True` sends `payload` as is (already compressed, or deliberately odd).
 #[pyfunction]
 #[pyo3(signature = (block_id, count, compression, format, payload, raw=false))]
-fn idigi_encode_publish<'py>(
+pub fn idigi_encode_publish<'py>(
     py: Python<'py>,
     block_id: u16,
     count: u16,
@@ -76,7 +60,7 @@ fn idigi_encode_publish<'py>(
                 codec::encode_publish(block_id, count, compression, format, &payload)
             }
         })
-        .map_err(|e| invalid(py, e))?;
+        .map_err(py_err)?;
     Ok(PyBytes::new(py, &frame))
 }
 
@@ -84,7 +68,7 @@ fn idigi_encode_publish<'py>(
 ///
 /// Frozen, with the former dataclass's constructor, fields, equality, hash and repr.
 #[pyclass(frozen, module = "ferrolink._core")]
-struct IdigiPublishMessage {
+pub struct IdigiPublishMessage {
     #[pyo3(get)]
     block_id: u16,
     #[pyo3(get)]
@@ -116,7 +100,6 @@ impl IdigiPublishMessage {
     #[new]
     #[pyo3(signature = (block_id, count, compression, format, payload, r#type=codec::PUBLISH_MESSAGE))]
     fn new(
-        py: Python<'_>,
         block_id: u16,
         count: u16,
         compression: u8,
@@ -125,12 +108,9 @@ impl IdigiPublishMessage {
         r#type: u16,
     ) -> PyResult<Self> {
         if r#type != codec::PUBLISH_MESSAGE {
-            return Err(raise(
-                py,
-                "InvalidArgumentError",
-                &format!("a PublishMessage has type 3, not {type}"),
-                None,
-            ));
+            return Err(py_err(Error::invalid(format!(
+                "a PublishMessage has type 3, not {type}"
+            ))));
         }
         Ok(IdigiPublishMessage {
             block_id,
@@ -198,7 +178,7 @@ const GIL_FREE_FEED: usize = 16 << 10;
 
 /// Incremental decoder; `feed` returns `(frames, errors)` (see `ferrolink.idigi.codec`).
 #[pyclass(module = "ferrolink._core")]
-struct IdigiFrameDecoder {
+pub struct IdigiFrameDecoder {
     inner: FrameDecoder,
     types: MessageTypes,
     out: Vec<Decoded>,
@@ -299,15 +279,15 @@ fn secs(name: &str, value: f64) -> PyResult<Duration> {
     if value.is_finite() && value >= 0.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(pyo3::exceptions::PyValueError::new_err(format!(
+        Err(py_err(Error::invalid(format!(
             "{name} must be a non-negative number of seconds, got {value}"
-        )))
+        ))))
     }
 }
 
 /// One push connection run by a Rust thread; see `ferrolink.idigi.session`.
 #[pyclass(frozen, module = "ferrolink._core")]
-struct IdigiPushSession {
+pub struct IdigiPushSession {
     inner: PushSession,
 }
 
@@ -359,9 +339,7 @@ impl IdigiPushSession {
         config.max_attempts = max_attempts;
         config.tick = secs("tick", tick)?.max(Duration::from_millis(1));
         // Loading the trust store reads files: without the GIL.
-        let inner = py
-            .detach(|| PushSession::start(config))
-            .map_err(|e| session_error(py, &e))?;
+        let inner = py.detach(|| PushSession::start(config)).map_err(py_err)?;
         Ok(IdigiPushSession { inner })
     }
 
@@ -396,7 +374,7 @@ impl IdigiPushSession {
                     ("state", state.name(), detail).into_bound_py_any(py)?
                 }
                 Event::Error(e) => {
-                    ("error", kind_class(e.kind), e.message).into_bound_py_any(py)?
+                    ("error", to_pyerr(py, &e).into_value(py)).into_bound_py_any(py)?
                 }
             };
             items.push(item);
@@ -421,16 +399,4 @@ impl IdigiPushSession {
         let timeout = secs("timeout", timeout)?;
         Ok(py.detach(|| self.inner.stop(timeout)))
     }
-}
-
-/// Add this service's classes and functions to `ferrolink._core`.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<IdigiPublishMessage>()?;
-    m.add_class::<IdigiFrameDecoder>()?;
-    m.add_class::<IdigiPushSession>()?;
-    m.add_function(wrap_pyfunction!(idigi_encode_connection_request, m)?)?;
-    m.add_function(wrap_pyfunction!(idigi_encode_connect_response, m)?)?;
-    m.add_function(wrap_pyfunction!(idigi_encode_ack, m)?)?;
-    m.add_function(wrap_pyfunction!(idigi_encode_publish, m)?)?;
-    Ok(())
 }

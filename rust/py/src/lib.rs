@@ -1,186 +1,62 @@
 //! `ferrolink._core`: the thin PyO3 binding over `ferrolink-core`.
 //!
-//! It converts types, releases the GIL around blocking work and maps core errors onto the
-//! Python hierarchy in `ferrolink.errors`. No service logic lives here.
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use ferrolink_core::transport::{
-    ClientOptions, ErrorKind, HttpClient as CoreClient, ProxySetting, Request, TransportError,
-};
-use pyo3::exceptions::PyValueError;
-use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::PyBytes;
+//! It converts types, releases the GIL around blocking work and raises core errors through the
+//! one bridge in [`errors`]. No service logic lives here. Each binding file is named after the
+//! core module it binds; this file only declares the module, listing every export once.
 
 mod errors;
-mod exp;
 mod hexonet;
+mod http;
 mod idigi;
+mod jwt;
 mod myqtthub;
+mod testca;
 
-use errors::raise;
-
-/// Seconds from Python into an optional `Duration`, rejecting negatives and NaN by name.
-fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_finite() && v > 0.0 => Ok(Some(Duration::from_secs_f64(v))),
-        Some(v) => Err(PyValueError::new_err(format!(
-            "{name} must be a positive number of seconds, got {v}"
-        ))),
-    }
-}
-
-fn transport_error(py: Python<'_>, e: TransportError) -> PyErr {
-    let class = match e.kind {
-        ErrorKind::InvalidArgument => "InvalidArgumentError",
-        ErrorKind::Connect => "ConnectError",
-        ErrorKind::Timeout => "TimeoutError",
-        ErrorKind::Tls => "TLSError",
-        ErrorKind::Protocol => "ProtocolError",
-    };
-    raise(py, class, &e.to_string(), Some(&e.host))
-}
-
-/// Pooled HTTPS/1.1 client (see `ferrolink.http.Client` for the public face).
-#[pyclass(frozen, module = "ferrolink._core")]
-struct HttpClient {
-    inner: CoreClient,
-}
-
-type RawResponse<'py> = (u16, String, Vec<(String, String)>, Bound<'py, PyBytes>);
-
-#[pymethods]
-impl HttpClient {
-    #[new]
-    #[pyo3(signature = (*, connect_timeout=None, read_timeout=None, total_timeout=None,
-                        ca_file=None, verify=true, proxy=None, trust_env=true,
-                        user_agent=None, max_idle_per_host=32))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        connect_timeout: Option<f64>,
-        read_timeout: Option<f64>,
-        total_timeout: Option<f64>,
-        ca_file: Option<PathBuf>,
-        verify: bool,
-        proxy: Option<String>,
-        trust_env: bool,
-        user_agent: Option<String>,
-        max_idle_per_host: usize,
-    ) -> PyResult<Self> {
-        let defaults = ClientOptions::default();
-        let options = ClientOptions {
-            connect_timeout: seconds("connect_timeout", connect_timeout)?,
-            read_timeout: seconds("read_timeout", read_timeout)?,
-            total_timeout: seconds("total_timeout", total_timeout)?,
-            ca_file,
-            verify,
-            proxy: match (proxy, trust_env) {
-                (Some(url), _) => ProxySetting::Url(url),
-                (None, true) => ProxySetting::FromEnv,
-                (None, false) => ProxySetting::None,
-            },
-            user_agent: user_agent.unwrap_or(defaults.user_agent),
-            max_idle_per_host,
-        };
-        // Loading the system trust store reads files: do it without the GIL.
-        let inner = py
-            .detach(|| CoreClient::new(&options))
-            .map_err(|e| transport_error(py, e))?;
-        Ok(HttpClient { inner })
-    }
-
-    /// Send one request; returns `(status, reason, headers, body)`.
-    #[pyo3(signature = (method, url, headers, body=None, timeout=None))]
-    fn request<'py>(
-        &self,
-        py: Python<'py>,
-        method: &str,
-        url: &str,
-        headers: Vec<(String, String)>,
-        body: Option<PyBackedBytes>,
-        timeout: Option<f64>,
-    ) -> PyResult<RawResponse<'py>> {
-        let timeout = seconds("timeout", timeout)?;
-        let request = Request {
-            method,
-            url,
-            headers: &headers,
-            body: body.as_deref(),
-            timeout,
-        };
-        let response = py
-            .detach(|| self.inner.send(&request))
-            .map_err(|e| transport_error(py, e))?;
-        Ok((
-            response.status,
-            response.reason,
-            response.headers,
-            PyBytes::new(py, &response.body),
-        ))
-    }
-}
-
-/// Bench-only ceiling: `n` identical requests in a Rust loop, no Python in between.
-/// Returns the elapsed seconds; fails on the first error or non-2xx status.
-#[pyfunction]
-#[pyo3(signature = (client, method, url, headers, body, n))]
-fn _bench_request_loop(
-    py: Python<'_>,
-    client: &HttpClient,
-    method: &str,
-    url: &str,
-    headers: Vec<(String, String)>,
-    body: Option<PyBackedBytes>,
-    n: usize,
-) -> PyResult<f64> {
-    let request = Request {
-        method,
-        url,
-        headers: &headers,
-        body: body.as_deref(),
-        timeout: None,
-    };
-    let outcome = py.detach(|| {
-        let start = Instant::now();
-        for _ in 0..n {
-            let response = client.inner.send(&request)?;
-            if !(200..300).contains(&response.status) {
-                return Ok(Err(response.status));
-            }
-        }
-        Ok(Ok(start.elapsed().as_secs_f64()))
-    });
-    match outcome {
-        Ok(Ok(elapsed)) => Ok(elapsed),
-        Ok(Err(status)) => Err(PyValueError::new_err(format!(
-            "bench loop got HTTP status {status}"
-        ))),
-        Err(e) => Err(transport_error(py, e)),
-    }
-}
-
-/// Generate a throwaway CA and a server certificate for `hosts`: `(ca_pem, cert_pem, key_pem)`.
-#[pyfunction]
-fn generate_test_ca(py: Python<'_>, hosts: Vec<String>) -> PyResult<(String, String, String)> {
-    let ca = py
-        .detach(|| ferrolink_core::testca::generate(&hosts))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((ca.ca_cert_pem, ca.server_cert_pem, ca.server_key_pem))
-}
+use pyo3::prelude::*;
 
 #[pymodule]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_class::<HttpClient>()?;
-    m.add_function(wrap_pyfunction!(_bench_request_loop, m)?)?;
-    m.add_function(wrap_pyfunction!(generate_test_ca, m)?)?;
-    exp::register(m)?;
-    hexonet::register(m)?;
-    idigi::register(m)?;
-    myqtthub::register(m)?;
-    Ok(())
+mod _core {
+    #[pymodule_export]
+    #[allow(non_upper_case_globals)]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+
+    // Errors (test support for the bridge)
+    #[pymodule_export]
+    use crate::errors::{_error_kinds, _raise_kind};
+
+    // Transport
+    #[pymodule_export]
+    use crate::http::{_bench_request_loop, HttpClient};
+
+    // Sandbox TLS
+    #[pymodule_export]
+    use crate::testca::generate_test_ca;
+
+    // HEXONET
+    #[pymodule_export]
+    use crate::hexonet::{
+        hexonet_parse, hexonet_parse_body, hexonet_parse_response, hexonet_post_body,
+        hexonet_post_data, hexonet_quote, hexonet_rows,
+    };
+
+    // iDigi push
+    #[pymodule_export]
+    const IDIGI_DEFAULT_MAX_FRAME_SIZE: usize = ferrolink_core::idigi::codec::DEFAULT_MAX_FRAME;
+    #[pymodule_export]
+    const IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: usize = ferrolink_core::idigi::codec::DEFAULT_MAX_PAYLOAD;
+    #[pymodule_export]
+    use crate::idigi::{
+        idigi_encode_ack, idigi_encode_connect_response, idigi_encode_connection_request,
+        idigi_encode_publish, IdigiFrameDecoder, IdigiPublishMessage, IdigiPushSession,
+    };
+
+    // EXP login tokens
+    #[pymodule_export]
+    use crate::jwt::{jwt_decode_hs256, jwt_encode_hs256};
+
+    // MyQttHub
+    #[pymodule_export]
+    const MYQTTHUB_MAX_TOPIC_BYTES: usize = ferrolink_core::myqtthub::MAX_TOPIC_BYTES;
+    #[pymodule_export]
+    use crate::myqtthub::{myqtthub_decode_pull, myqtthub_publish_bodies, myqtthub_publish_body};
 }

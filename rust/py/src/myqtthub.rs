@@ -1,23 +1,20 @@
 //! Bindings for the MyQttHub codec: fused base64 + `/publish` body building (single and
-//! batch) and `/pull` reply decoding. Conversions only; the rules live in `ferrolink_core::mqtt`.
+//! batch) and `/pull` reply decoding. Conversions only; the rules live in `ferrolink_core::myqtthub`.
 
-use ferrolink_core::mqtt::{self, CodecError, Member, Publish};
+use ferrolink_core::error::Error;
+use ferrolink_core::myqtthub::{self as codec, Member, Publish};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use serde_json::Value;
 
-use crate::errors::raise;
-
-fn invalid(py: Python<'_>, e: &CodecError) -> PyErr {
-    raise(py, "InvalidArgumentError", &e.to_string(), None)
-}
+use crate::errors::py_err;
 
 /// The `/publish` JSON body for one message, base64 written in place.
 #[pyfunction]
 #[pyo3(signature = (token, topic, payload, qos=0, retain=false, dup=false))]
-fn myqtthub_publish_body<'py>(
+pub fn myqtthub_publish_body<'py>(
     py: Python<'py>,
     token: &str,
     topic: &str,
@@ -33,7 +30,7 @@ fn myqtthub_publish_body<'py>(
         retain,
         dup,
     };
-    let body = mqtt::publish_body(token, &msg).map_err(|e| invalid(py, &e))?;
+    let body = codec::publish_body(token, &msg).map_err(py_err)?;
     Ok(PyBytes::new(py, &body))
 }
 
@@ -41,7 +38,7 @@ type BatchItem = (PyBackedStr, PyBackedBytes, u8, bool, bool);
 
 /// Bodies for a batch of `(topic, payload, qos, retain, dup)`, encoded without the GIL.
 #[pyfunction]
-fn myqtthub_publish_bodies<'py>(
+pub fn myqtthub_publish_bodies<'py>(
     py: Python<'py>,
     token: &str,
     messages: Vec<BatchItem>,
@@ -58,18 +55,18 @@ fn myqtthub_publish_bodies<'py>(
                     dup: *dup,
                 })
                 .collect();
-            mqtt::publish_bodies(token, &batch)
+            codec::publish_bodies(token, &batch)
         })
-        .map_err(|e| invalid(py, &e))?;
+        .map_err(py_err)?;
     PyList::new(py, bodies.iter().map(|b| PyBytes::new(py, b)))
 }
 
 /// Decode a `/pull` reply into a list of dicts, `payload` as bytes, other members as sent.
 #[pyfunction]
-fn myqtthub_decode_pull<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyList>> {
+pub fn myqtthub_decode_pull<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyList>> {
     let messages = py
-        .detach(|| mqtt::decode_pull(body))
-        .map_err(|e| raise(py, "ProtocolError", &e.to_string(), None))?;
+        .detach(|| codec::decode_pull(body))
+        .map_err(|e| py_err(Error::protocol(e)))?;
     let out = PyList::empty(py);
     for members in messages {
         let dict = PyDict::new(py);
@@ -130,12 +127,4 @@ fn json_to_py(py: Python<'_>, value: Value) -> PyResult<Py<PyAny>> {
             dict.into_any().unbind()
         }
     })
-}
-
-/// Add this service's classes and functions to `ferrolink._core`.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(myqtthub_publish_body, m)?)?;
-    m.add_function(wrap_pyfunction!(myqtthub_publish_bodies, m)?)?;
-    m.add_function(wrap_pyfunction!(myqtthub_decode_pull, m)?)?;
-    Ok(())
 }

@@ -14,18 +14,19 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use socket2::{SockRef, TcpKeepalive};
 
 use super::codec::{self, Decoded, FrameDecoder, Message, Publish};
+use crate::error::{Error, ErrorKind};
+use crate::tls::load_roots;
 
 /// Everything fixed for the life of a session.
 #[derive(Clone)]
@@ -96,46 +97,12 @@ impl SessionConfig {
     }
 }
 
-/// Why something failed, so the binding can pick the exception class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    InvalidArgument,
-    Connect,
-    Timeout,
-    Tls,
-    Protocol,
-    /// ConnectResponse 403: bad credentials (not retried).
-    Authentication,
-    /// ConnectResponse 400: malformed request or unknown monitor (not retried).
-    BadRequest,
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl SessionError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        SessionError {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    fn fatal(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::Authentication | ErrorKind::BadRequest | ErrorKind::InvalidArgument
-        )
-    }
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
+/// Failures the session cannot recover from by reconnecting: it reports them and ends.
+fn fatal(error: &Error) -> bool {
+    matches!(
+        error.kind,
+        ErrorKind::Authentication | ErrorKind::BadRequest | ErrorKind::InvalidArgument
+    )
 }
 
 /// Connection states reported through the event queue.
@@ -173,7 +140,7 @@ pub enum Event {
         state: State,
         detail: String,
     },
-    Error(SessionError),
+    Error(Error),
 }
 
 struct Queue {
@@ -220,18 +187,15 @@ pub struct PushSession {
 
 impl PushSession {
     /// Validate `config`, load the trust store and start the background thread.
-    pub fn start(config: SessionConfig) -> Result<PushSession, SessionError> {
+    pub fn start(config: SessionConfig) -> Result<PushSession, Error> {
         let connect_request =
             codec::encode_connect_request(&config.username, &config.password, config.monitor_id)
-                .map_err(|e| SessionError::new(ErrorKind::InvalidArgument, e.message))?;
+                .map_err(Error::from)?;
         if config.host.is_empty() {
-            return Err(SessionError::new(
-                ErrorKind::InvalidArgument,
-                "push host is empty",
-            ));
+            return Err(Error::new(ErrorKind::InvalidArgument, "push host is empty"));
         }
         let tls = if config.tls {
-            Some(Arc::new(client_config(config.ca_file.as_ref())?))
+            Some(Arc::new(client_config(config.ca_file.as_deref())?))
         } else {
             None
         };
@@ -262,9 +226,7 @@ impl PushSession {
                 q.finished = true;
                 worker.readable.notify_all();
             })
-            .map_err(|e| {
-                SessionError::new(ErrorKind::Connect, format!("cannot start thread: {e}"))
-            })?;
+            .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot start thread: {e}")))?;
         Ok(PushSession {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -344,42 +306,16 @@ impl Drop for PushSession {
 // ----------------------------------------------------------------------------------------
 // TLS
 
-fn native_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
-}
-
-fn client_config(ca_file: Option<&PathBuf>) -> Result<ClientConfig, SessionError> {
-    let invalid = |m: String| SessionError::new(ErrorKind::InvalidArgument, m);
+fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, Error> {
     let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(native_roots().iter().cloned());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| invalid(format!("cannot read CA file {}: {e}", path.display())))?;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<_, _>>()
-            .map_err(|e| invalid(format!("invalid PEM in CA file {}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(invalid(format!(
-                "CA file {} contains no certificate",
-                path.display()
-            )));
-        }
-        let (added, _) = roots.add_parsable_certificates(certs);
-        if added == 0 {
-            return Err(invalid(format!(
-                "CA file {} holds no usable CA certificate",
-                path.display()
-            )));
-        }
-    }
+    roots.add_parsable_certificates(load_roots(ca_file)?);
     if roots.is_empty() {
-        return Err(invalid("no trusted CA certificates: pass ca_file".into()));
+        return Err(Error::invalid("no trusted CA certificates: pass ca_file"));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| SessionError::new(ErrorKind::Tls, e.to_string()))?
+        .map_err(|e| Error::new(ErrorKind::Tls, e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -420,10 +356,10 @@ fn is_tick(e: &io::Error) -> bool {
     )
 }
 
-fn io_error(e: &io::Error, what: &str) -> SessionError {
+fn io_error(e: &io::Error, what: &str) -> Error {
     if let Some(inner) = e.get_ref() {
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return SessionError::new(ErrorKind::Tls, format!("TLS error {what}: {tls}"));
+            return Error::new(ErrorKind::Tls, format!("TLS error {what}: {tls}"));
         }
     }
     let kind = if e.kind() == io::ErrorKind::InvalidData {
@@ -431,7 +367,7 @@ fn io_error(e: &io::Error, what: &str) -> SessionError {
     } else {
         ErrorKind::Connect
     };
-    SessionError::new(kind, format!("{what}: {e}"))
+    Error::new(kind, format!("{what}: {e}"))
 }
 
 // ----------------------------------------------------------------------------------------
@@ -514,7 +450,7 @@ fn run(shared: &Shared) {
             Ok(()) => continue,
             Err(e) => e,
         };
-        let fatal = error.fatal();
+        let fatal = fatal(&error);
         let detail = error.message.clone();
         emit(shared, [Event::Error(error)]);
         if fatal {
@@ -549,18 +485,18 @@ fn run(shared: &Shared) {
     state(shared, State::Stopped, "stopped");
 }
 
-fn resolve(config: &SessionConfig) -> Result<Vec<SocketAddr>, SessionError> {
+fn resolve(config: &SessionConfig) -> Result<Vec<SocketAddr>, Error> {
     let addrs: Vec<SocketAddr> = (config.host.as_str(), config.port)
         .to_socket_addrs()
         .map_err(|e| {
-            SessionError::new(
+            Error::new(
                 ErrorKind::Connect,
                 format!("cannot resolve {}: {e}", config.host),
             )
         })?
         .collect();
     if addrs.is_empty() {
-        return Err(SessionError::new(
+        return Err(Error::new(
             ErrorKind::Connect,
             format!("{} has no address", config.host),
         ));
@@ -568,7 +504,7 @@ fn resolve(config: &SessionConfig) -> Result<Vec<SocketAddr>, SessionError> {
     Ok(addrs)
 }
 
-fn tcp_connect(config: &SessionConfig) -> Result<TcpStream, SessionError> {
+fn tcp_connect(config: &SessionConfig) -> Result<TcpStream, Error> {
     let mut last = None;
     for addr in resolve(config)? {
         match TcpStream::connect_timeout(&addr, config.connect_timeout) {
@@ -589,19 +525,17 @@ fn tcp_connect(config: &SessionConfig) -> Result<TcpStream, SessionError> {
         }
     }
     Err(match last {
-        Some((addr, e)) if e.kind() == io::ErrorKind::TimedOut => SessionError::new(
+        Some((addr, e)) if e.kind() == io::ErrorKind::TimedOut => Error::new(
             ErrorKind::Timeout,
             format!("connecting to {addr} timed out"),
         ),
-        Some((addr, e)) => {
-            SessionError::new(ErrorKind::Connect, format!("cannot connect to {addr}: {e}"))
-        }
-        None => SessionError::new(ErrorKind::Connect, "no address to connect to"),
+        Some((addr, e)) => Error::new(ErrorKind::Connect, format!("cannot connect to {addr}: {e}")),
+        None => Error::new(ErrorKind::Connect, "no address to connect to"),
     })
 }
 
 /// Connect, send the ConnectRequest and read the whole 10-byte ConnectResponse.
-fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
+fn connect(shared: &Shared) -> Result<(Conn, u16), Error> {
     let config = &shared.config;
     let deadline = Instant::now() + config.connect_timeout;
     let tcp = tcp_connect(config)?;
@@ -610,13 +544,13 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
         Some(tls) => {
             let name = config.server_name.as_deref().unwrap_or(&config.host);
             let server_name = ServerName::try_from(name.to_owned()).map_err(|_| {
-                SessionError::new(
+                Error::new(
                     ErrorKind::InvalidArgument,
                     format!("invalid TLS server name {name:?}"),
                 )
             })?;
             let client = ClientConnection::new(Arc::clone(tls), server_name)
-                .map_err(|e| SessionError::new(ErrorKind::Tls, format!("TLS setup failed: {e}")))?;
+                .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup failed: {e}")))?;
             let mut stream = StreamOwned::new(client, tcp);
             while stream.conn.is_handshaking() {
                 match stream.conn.complete_io(&mut stream.sock) {
@@ -635,7 +569,7 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
     while got < response.len() {
         match conn.read(&mut response[got..]) {
             Ok(0) => {
-                return Err(SessionError::new(
+                return Err(Error::new(
                     ErrorKind::Connect,
                     format!("server closed the connection after {got} of 10 ConnectResponse bytes"),
                 ))
@@ -647,40 +581,37 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), SessionError> {
             Err(e) => return Err(io_error(&e, "reading the ConnectResponse")),
         }
     }
-    let (status, version) = codec::decode_connect_response(&response)
-        .map_err(|e| SessionError::new(ErrorKind::Protocol, e.message))?;
+    let (status, version) =
+        codec::decode_connect_response(&response).map_err(Error::protocol)?;
     match status {
         200 => Ok((conn, version)),
-        403 => Err(SessionError::new(
+        403 => Err(Error::new(
             ErrorKind::Authentication,
             format!(
                 "push server rejected the credentials for monitor {} (status 403)",
                 config.monitor_id
             ),
         )),
-        400 => Err(SessionError::new(
+        400 => Err(Error::new(
             ErrorKind::BadRequest,
             format!(
                 "push server refused monitor {} (status 400: bad request or unknown monitor)",
                 config.monitor_id
             ),
         )),
-        other => Err(SessionError::new(
+        other => Err(Error::new(
             ErrorKind::Protocol,
             format!("ConnectResponse status {other}"),
         )),
     }
 }
 
-fn check_deadline(shared: &Shared, deadline: Instant, what: &str) -> Result<(), SessionError> {
+fn check_deadline(shared: &Shared, deadline: Instant, what: &str) -> Result<(), Error> {
     if stopped(shared) {
-        return Err(SessionError::new(ErrorKind::Connect, "stopped"));
+        return Err(Error::new(ErrorKind::Connect, "stopped"));
     }
     if Instant::now() >= deadline {
-        return Err(SessionError::new(
-            ErrorKind::Timeout,
-            format!("{what} timed out"),
-        ));
+        return Err(Error::new(ErrorKind::Timeout, format!("{what} timed out")));
     }
     Ok(())
 }
@@ -710,7 +641,7 @@ fn write_all(conn: &mut Conn, mut data: &[u8]) -> io::Result<()> {
 }
 
 /// Write the acks that belong to this connection, whole and in order.
-fn flush_acks(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), SessionError> {
+fn flush_acks(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), Error> {
     let pending = std::mem::take(&mut *lock(&shared.acks));
     if pending.is_empty() {
         return Ok(());
@@ -729,7 +660,7 @@ fn flush_acks(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), S
 }
 
 /// Read and decode until the connection ends, an error occurs or the session is stopped.
-fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), SessionError> {
+fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Error> {
     let config = &shared.config;
     let mut decoder = FrameDecoder::new(config.max_frame_size, config.max_payload_size);
     let mut buf = vec![0u8; 256 * 1024];
@@ -751,7 +682,7 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
             Err(e) if is_tick(&e) => {
                 if let Some(idle) = config.idle_timeout {
                     if last_data.elapsed() >= idle {
-                        return Err(SessionError::new(
+                        return Err(Error::new(
                             ErrorKind::Timeout,
                             format!("no data for {:.1} s (idle timeout)", idle.as_secs_f64()),
                         ));
@@ -772,20 +703,20 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
                     publish,
                 }),
                 Ok(Message::Unknown { message_type, size }) => {
-                    events.push(Event::Error(SessionError::new(
+                    events.push(Event::Error(Error::new(
                         ErrorKind::Protocol,
                         format!("skipped a message of unknown type {message_type} ({size} bytes)"),
                     )))
                 }
                 Ok(other) => {
-                    failure = Some(SessionError::new(
+                    failure = Some(Error::new(
                         ErrorKind::Protocol,
                         format!("unexpected message from the server: {}", describe(&other)),
                     ));
                     break;
                 }
                 Err(e) => {
-                    failure = Some(SessionError::new(ErrorKind::Protocol, e.message));
+                    failure = Some(Error::protocol(e));
                     break;
                 }
             }
@@ -801,7 +732,7 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Session
     }
 }
 
-fn hangup(decoder: &FrameDecoder) -> SessionError {
+fn hangup(decoder: &FrameDecoder) -> Error {
     let detail = if decoder.at_boundary() {
         "server closed the connection".to_owned()
     } else {
@@ -810,7 +741,7 @@ fn hangup(decoder: &FrameDecoder) -> SessionError {
             decoder.buffered()
         )
     };
-    SessionError::new(ErrorKind::Connect, detail)
+    Error::new(ErrorKind::Connect, detail)
 }
 
 fn describe(message: &Message) -> &'static str {
@@ -824,7 +755,7 @@ fn describe(message: &Message) -> &'static str {
 }
 
 /// Back-pressure: while the queue is over its bounds, keep writing acks but read nothing.
-fn wait_for_room(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), SessionError> {
+fn wait_for_room(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), Error> {
     let config = &shared.config;
     loop {
         {
