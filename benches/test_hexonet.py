@@ -1,7 +1,10 @@
 """HEXONET benchmarks, side by side with the original SDK ``hexonet.apiconnector==4.0.2``.
 
 - parse a small StatusAccount response into a Response and read it;
-- parse a 1000-row list page and read every record (``getListHash``);
+- parse a 1000-row list page and read it through every public access path (``getListHash``,
+  ``getRecords`` + ``getData``, ``getColumn(k).getData()``, ``getHash``), each also against
+  its floor: building the same Python objects from ready-made values;
+- a one-record response read through ``getRecords()``;
 - sequential ``request()`` over keep-alive HTTPS to nginx serving the StatusAccount body, with
   the realistic trust store (system bundle + the bench CA), plus ferrolink's raw transport on
   the same requests (the HEXONET layer must add little);
@@ -28,6 +31,8 @@ import pytest
 
 from ferrolink import _core
 from ferrolink.hexonet.apiclient import APIClient
+from ferrolink.hexonet.column import Column
+from ferrolink.hexonet.record import Record
 from ferrolink.hexonet.response import Response
 from ferrolink.sandbox.nginx import find_nginx, nginx_server
 from ferrolink.sandbox.tls import SandboxTLS
@@ -101,6 +106,182 @@ def test_parse_large(benchmark: Any, peer: str) -> None:
         parse,
         rounds=0 if peer == "ferrolink" else 5,
     )
+
+
+# -- every public access path, against the original and against its floor ---------------
+# The floor builds the same Python objects the path returns (the same str values, lists,
+# dicts, Column and Record objects) from values that are ready: the strs come from one
+# ``str.split`` (C speed), so the floor is what the API costs with no parser at all.
+
+_HASH = Response(LARGE).getHash()
+_TOP = [(k, v) for k, v in _HASH.items() if k != "PROPERTY"]
+_COLUMNS = list(_HASH["PROPERTY"].items())
+_DATA = _COLUMNS[:5]  # the five 1000-value columns; the paging columns have one value each
+assert all(len(values) == 1000 for _, values in _DATA)
+_JOINED = "\n".join([v for _, v in _TOP] + [v for _, values in _COLUMNS for v in values])
+_PAGINATION = Response(LARGE).getPagination()
+
+
+def _floor_hash() -> dict[str, Any]:
+    values = _JOINED.split("\n")  # fresh str objects, as a parse makes them
+    h: dict[str, Any] = dict(zip((k for k, _ in _TOP), values))
+    at = len(_TOP)
+    properties = {}
+    for key, column in _COLUMNS:
+        properties[key] = values[at : at + len(column)]
+        at += len(column)
+    h["PROPERTY"] = properties
+    return h
+
+
+def _floor_rows(h: dict[str, Any]) -> list[dict[str, str]]:
+    properties = h["PROPERTY"]
+    (k0, _), (k1, _), (k2, _), (k3, _), (k4, _) = _DATA
+    rows = [
+        {k0: a, k1: b, k2: c, k3: d, k4: e}
+        for a, b, c, d, e in zip(*(properties[k] for k, _ in _DATA))
+    ]
+    rows[0].update((k, properties[k][0]) for k, _ in _COLUMNS[5:])
+    return rows
+
+
+def _list_hash(r: Any) -> None:
+    assert len(r.getListHash()["LIST"]) == 1000
+
+
+def _records(r: Any) -> None:
+    for record in r.getRecords():
+        record.getData()
+
+
+def _columns(r: Any) -> None:
+    for key in r.getColumnKeys():
+        r.getColumn(key).getData()
+
+
+def _hash(r: Any) -> None:
+    assert r.getHash()["PROPERTY"]
+
+
+def _floor_list_hash() -> None:
+    h = _floor_hash()
+    listed = {
+        "LIST": _floor_rows(h),
+        "meta": {"columns": list(h["PROPERTY"]), "pg": dict(_PAGINATION)},
+    }
+    assert len(listed["LIST"]) == 1000
+
+
+def _floor_records() -> None:
+    for record in list(map(Record, _floor_rows(_floor_hash()))):
+        record.getData()
+
+
+def _floor_columns() -> None:
+    for column in [Column(key, values) for key, values in _floor_hash()["PROPERTY"].items()]:
+        column.getData()
+
+
+def _floor_hash_only() -> None:
+    assert _floor_hash()["PROPERTY"]
+
+
+PATHS = {
+    "getListHash()": (_list_hash, _floor_list_hash),
+    "getRecords() + getData() of each": (_records, _floor_records),
+    "getColumn(k).getData() of each": (_columns, _floor_columns),
+    "getHash()": (_hash, _floor_hash_only),
+}
+FLOOR = "floor: same objects from ready values"
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector", FLOOR])
+def test_access_paths(benchmark: Any, peer: str, path: str) -> None:
+    read, floor = PATHS[path]
+    if peer == FLOOR:
+        fn = floor
+    else:
+        cls = Response if peer == "ferrolink" else OriginalResponse
+
+        def fn() -> None:
+            read(cls(LARGE))
+
+    _run(
+        benchmark,
+        f"hexonet: 1000-row list page, Response(body) + {path}",
+        peer,
+        fn,
+        rounds=5 if peer == "hexonet.apiconnector" else 0,
+    )
+
+
+def _alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Per-call CPU-time medians of ``fns`` run in turn, round after round, so that each
+    ratio compares the same moments of a shared, noisy machine."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            times[name].append(time.process_time() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_access_path_ratios(benchmark: Any, path: str) -> None:
+    """The three peers of one path alternated round by round; the note gives ferrolink's
+    speed-up over the original and its cost as a multiple of the floor."""
+    read, floor = PATHS[path]
+    medians = _alternating_medians(
+        {
+            "ferrolink": lambda: read(Response(LARGE)),
+            "original": lambda: read(OriginalResponse(LARGE)),
+            "floor": floor,
+        },
+        rounds=25,
+    )
+    ours = medians["ferrolink"]
+    benchmark.extra_info["note"] = (
+        f"alternating, CPU time: ferrolink {ours * 1e6:.0f} us, original "
+        f"{medians['original'] * 1e6:.0f} us ({medians['original'] / ours:.1f}x), floor "
+        f"{medians['floor'] * 1e6:.0f} us (ferrolink = {ours / medians['floor']:.2f}x the floor)"
+    )
+    _run(benchmark, f"hexonet: alternating, {path}", "ferrolink", lambda: read(Response(LARGE)))
+
+
+def test_one_record_ratio(benchmark: Any) -> None:
+    """``getRecords()`` of a one-record response, alternated with the original (batches of
+    200 calls: one call is too short for the CPU clock)."""
+
+    def batch(cls: Any) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(200):
+                for record in cls(SMALL).getRecords():
+                    record.getData()
+
+        return run
+
+    medians = _alternating_medians(
+        {"ferrolink": batch(Response), "original": batch(OriginalResponse)}, rounds=25
+    )
+    ours, theirs = medians["ferrolink"] / 200, medians["original"] / 200
+    benchmark.extra_info["note"] = (
+        f"alternating, CPU time: ferrolink {ours * 1e6:.2f} us, original "
+        f"{theirs * 1e6:.2f} us ({theirs / ours:.1f}x)"
+    )
+    _run(benchmark, "hexonet: alternating, one-record getRecords()", "ferrolink", batch(Response))
+
+
+@pytest.mark.parametrize("peer", ["ferrolink", "hexonet.apiconnector"])
+def test_one_record_via_get_records(benchmark: Any, peer: str) -> None:
+    cls = Response if peer == "ferrolink" else OriginalResponse
+
+    def parse() -> None:
+        for record in cls(SMALL).getRecords():
+            record.getData()
+
+    _run(benchmark, "hexonet: one-record Response + getRecords() + getData()", peer, parse)
 
 
 BATCH = 20

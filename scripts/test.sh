@@ -59,7 +59,8 @@ step "Stubs: _core.pyi against the built module (stubtest)"
 
 step "pytest against the installed wheel"
 # --import-mode=importlib and running from tests/ keep python/ (the source tree) off sys.path.
-python -m pytest -q -p no:cacheprovider --import-mode=importlib tests
+# The fuzz tests (tests/test_fuzz_*.py) run hypothesis on this budget per strategy and target.
+FERROLINK_FUZZ_EXAMPLES=150 python -m pytest -q -p no:cacheprovider --import-mode=importlib tests
 
 step "Benchmarks, smoke run (each benchmark once)"
 python -m pytest -q -p no:cacheprovider --import-mode=importlib --benchmark-disable benches

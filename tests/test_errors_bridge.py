@@ -63,4 +63,5 @@ def test_real_paths_use_the_bridge() -> None:
 def test_limits_come_from_the_core() -> None:
     assert codec.DEFAULT_MAX_FRAME_SIZE == _core.IDIGI_DEFAULT_MAX_FRAME_SIZE > 0
     assert codec.DEFAULT_MAX_PAYLOAD_SIZE == _core.IDIGI_DEFAULT_MAX_PAYLOAD_SIZE > 0
+    assert codec.DEFAULT_MAX_INFLATED_PER_FEED == _core.IDIGI_DEFAULT_MAX_INFLATED_PER_FEED > 0
     assert topics.MAX_TOPIC_BYTES == _core.MYQTTHUB_MAX_TOPIC_BYTES == 65535

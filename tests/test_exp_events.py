@@ -236,3 +236,18 @@ def test_stop_ends_every_thread_promptly(
     assert not [t for t in exp_threads() if t.name != "ferrolink-exp-online"]
     with pytest.raises(exp.UsageError):
         a.get_channel("c")
+
+
+def test_a_packet_nested_too_deeply_is_skipped_without_a_reconnect(
+    exp_sandbox: Sandbox, exp_service: ExpService, transport: str, exp_options: Any
+) -> None:
+    a = start(exp_options, exp_sandbox, transport=transport)
+    listener = a.get_channel("deep").listen("x")
+    connects = a.bus.connects
+    exp_service.inject_packet("42" + "[" * 5000 + "]" * 5000)
+    wait_for(lambda: any("nested too deeply" in e for e in a.bus.protocol_errors))
+    a.get_channel("deep").broadcast("x", "after")
+    message = listener.wait(5)
+    assert message is not None and message.payload == "after"
+    assert a.bus.connects == connects  # logged and skipped: the connection stayed up
+    a.stop()

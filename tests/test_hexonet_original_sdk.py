@@ -9,7 +9,7 @@ enough. The plain-HTTP port (as in the high-performance proxy setup) is tested t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from hypothesis import given, settings
@@ -179,3 +179,88 @@ def test_serialize_matches_the_original(properties: dict[str, str]) -> None:
         "PROPERTY": {k: [v] for k, v in properties.items()},
     }
     assert responseparser.serialize(h) == original_parser.serialize(h)
+
+
+def identities(r: Any, cmd: Optional[dict[str, str]], list_hash_first: bool) -> list[bool]:
+    """Which accessor results are the very same objects, read in one of two orders."""
+    lh = r.getListHash() if list_hash_first else None
+    keys, columns, records, h = r.getColumnKeys(), r.getColumns(), r.getRecords(), r.getHash()
+    lh = lh or r.getListHash()
+    facts = [
+        lh["meta"]["columns"] is keys,
+        r.getColumnKeys() is keys,
+        r.getColumns() is columns,
+        r.getRecords() is records,
+        r.getHash() is h,
+        r.getCommand() is cmd,
+        r.getCurrentRecord() is (records[0] if records else None),
+        all(r.getRecord(i) is rec for i, rec in enumerate(records)),
+        all(rec.getData() is rec.getData() for rec in records),
+        all(row is rec.getData() for row, rec in zip(lh["LIST"], records)),
+        all(r.getColumn(k) is c for k, c in zip(keys, columns)),
+        all(r.getColumn(k).getData() is h["PROPERTY"][k] for k in keys),
+        all(
+            rec.getData()[k] is r.getColumn(k).getData()[i]
+            for i, rec in enumerate(records)
+            for k in rec.getData()
+        ),
+    ]
+    r.addColumn("NEW", ["z"]).addRecord({"NEW": "z"})
+    return [
+        *facts,
+        r.getColumnKeys() is keys and keys[-1] == "NEW",
+        r.getColumns() is columns and columns[-1].getKey() == "NEW",
+        r.getRecords() is records and records[-1].getData() == {"NEW": "z"},
+    ]
+
+
+@pytest.mark.parametrize("list_hash_first", [False, True])
+@pytest.mark.parametrize("raw", [*RESPONSES, "CODE=200\nDESCRIPTION=ok\nPROPERTY[X][0]=1"])
+def test_identity_of_accessor_results_matches_the_original(raw: str, list_hash_first: bool) -> None:
+    for ours_raw, with_cmd in ((raw, True), (raw.encode(), False), (raw.encode(), True)):
+        ours_cmd, theirs_cmd = ({"COMMAND": "X"}, {"COMMAND": "X"}) if with_cmd else (None, None)
+        assert identities(FerroResponse(ours_raw, ours_cmd), ours_cmd, list_hash_first) == (
+            identities(OriginalResponse(raw, theirs_cmd), theirs_cmd, list_hash_first)
+        )
+
+
+def test_repeated_column_name_finds_the_first_as_the_original() -> None:
+    ours, theirs = FerroResponse(RESPONSES[3]), OriginalResponse(RESPONSES[3])
+    for r in (ours, theirs):
+        r.addColumn("A", ["other"])
+    assert ours.getColumnKeys() == theirs.getColumnKeys() == ["A", "B", "A"]
+    assert ours.getColumn("A").getData() == theirs.getColumn("A").getData() == ["1", "2"]
+
+
+SURROGATEISH = st.text(
+    alphabet="PROPERTYprtycodeCODE[]=_ \t\r\n\u00e4\u00df09\udcff\ud800\udfff", max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SURROGATEISH)
+def test_lone_surrogates_parse_as_in_the_original(text: str) -> None:
+    try:
+        expected = original_parser.parse(text)
+    except TypeError:
+        return  # a top-level PROPERTY key before property lines (see above)
+    if isinstance(expected.get("PROPERTY"), str):
+        return
+    assert responseparser.parse(text) == expected
+
+
+def test_response_with_a_lone_surrogate() -> None:
+    raw = (
+        "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=\udcff\r\nproperty[n\udcffa me][0] = x\ud800\r\nEOF"
+    )
+    ours, theirs = FerroResponse(raw), OriginalResponse(raw)
+    assert ours.getDescription() == theirs.getDescription() == "\udcff"
+    assert ours.getHash() == theirs.getHash()
+    assert (
+        ours.getListHash()
+        == theirs.getListHash()
+        == {
+            "LIST": [{"N\udcffAME": "x\ud800"}],
+            "meta": ours.getListHash()["meta"],
+        }
+    )

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import pytest
 
+from ferrolink.hexonet import InvalidNumberError, responseparser
 from ferrolink.hexonet.response import Response
 
 
@@ -245,3 +246,79 @@ def test_pagination_is_the_accessors(rows: int, paging: dict[str, str]) -> None:
         "PREVIOUSPAGE": r.getPreviousPageNumber(),
         "TOTAL": r.getRecordsTotalCount(),
     }
+
+
+@pytest.mark.parametrize("raw", ["CODE=\nDESCRIPTION=x", b"CODE =  \r\nDESCRIPTION=x\r\n"])
+def test_empty_code_is_an_error_response(raw: Any) -> None:
+    r = Response(raw)
+    assert (r.isError(), r.isSuccess(), r.isTmpError()) == (True, False, False)
+    with pytest.raises(InvalidNumberError, match="CODE is not an integer"):
+        r.getCode()
+
+
+def test_paging_values_of_any_length_stay_exact() -> None:
+    huge = "9" * 400
+    r = Response(f"CODE=200\nDESCRIPTION=ok\nPROPERTY[FIRST][0]={huge}\nPROPERTY[TOTAL][0]={huge}")
+    r.addColumn("LIMIT", ["1"])
+    pages = r.getPagination()
+    assert pages["CURRENTPAGE"] == int(huge) + 1 and pages["PAGES"] == int(huge)
+    assert pages["NEXTPAGE"] == int(huge) and r.getNumberOfPages() == int(huge)
+    listed = Response(
+        f"CODE=200\nDESCRIPTION=ok\nPROPERTY[FIRST][0]={huge}\nPROPERTY[LIMIT][0]=1\n"
+        f"PROPERTY[TOTAL][0]={huge}0"
+    ).getListHash()
+    assert listed["meta"]["pg"]["CURRENTPAGE"] == int(huge) + 1
+    # Small values: the same results as float division gave.
+    r = Response(page(2, 7, 8, 3, 10, ["a", "b"]))
+    assert (r.getCurrentPageNumber(), r.getNumberOfPages()) == (3, 4)
+
+
+@pytest.mark.parametrize("value", ["abc", "9" * 5000])
+def test_paging_value_that_is_no_integer_is_a_typed_error(value: str) -> None:
+    r = Response(f"CODE=200\nDESCRIPTION=ok\nPROPERTY[TOTAL][0]={value}")
+    with pytest.raises(InvalidNumberError, match="TOTAL is not an integer"):
+        r.getPagination()
+
+
+def test_every_secret_of_the_command_is_masked() -> None:
+    cmd = {
+        "COMMAND": "TransferDomain",
+        "DOMAIN": "example.com",
+        "AUTH": "epp-c0de",
+        "NEWPASSWORD": "n3w",
+        "PASSWORD": "0ld",
+    }
+    r = Response("CODE=200\nDESCRIPTION=ok", cmd)
+    assert r.getCommand() == {
+        "COMMAND": "TransferDomain",
+        "DOMAIN": "example.com",
+        "AUTH": "***",
+        "NEWPASSWORD": "***",
+        "PASSWORD": "***",
+    }
+    plain = r.getCommandPlain()
+    assert (
+        not any(s in plain for s in ("epp-c0de", "n3w", "0ld")) and "DOMAIN = example.com" in plain
+    )
+
+
+def test_mask_secrets_of_a_start_session_reply() -> None:
+    raw = (
+        "[RESPONSE]\r\nCODE = 200\r\nDESCRIPTION = Command completed successfully\r\n"
+        "PROPERTY[SESSION][0] = 4f2a-live-session\r\nproperty[ expires ][0] = 2026\r\nEOF\r\n"
+    )
+    masked = responseparser.mask_secrets(raw)
+    assert "4f2a-live-session" not in masked and "PROPERTY[SESSION][0] = ***\r\n" in masked
+    assert masked.replace("***", "4f2a-live-session") == raw
+
+
+def test_records_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    r = Response(page(2, 0, 1, 2, 2, ["a.com", "b.com"]))
+    record = r.getRecords()[1]
+    for clone in (copy.deepcopy(record), pickle.loads(pickle.dumps(record))):
+        assert clone.getData() == record.getData() and clone.getData() is not record.getData()
+    assert copy.copy(record).getData() is record.getData()
+    assert repr(record) == "Record({'DOMAIN': 'b.com'})"

@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -442,3 +443,47 @@ def test_six_byte_ack_is_a_loud_protocol_error(
         s.settimeout(5)
         assert wait_for(lambda: any("10-byte" in e for e in svc.protocol_errors))
         assert s.recv(100) == b""  # the server hung up
+
+
+def test_a_decompression_bomb_from_the_server_is_a_protocol_error_and_a_reconnect(
+    client: PushClient, svc: IdigiService
+) -> None:
+    mid = client.create_monitor(["Test"], ack="explicit")
+    rec = Recorder()
+    problems: list[BaseException] = []
+    states: list[str] = []
+    client.create_session(
+        rec, mid, on_error=problems.append, on_state=lambda s, d: states.append(s)
+    )
+    assert svc.wait_connected(mid)
+    # 72 MiB of zeros in ~70 KB, over the 64 MiB default payload cap; 16 of them at once.
+    z = zlib.compressobj(9)
+    bomb = b"".join(z.compress(bytes(1 << 20)) for _ in range(72)) + z.flush()
+    frames = b"".join(
+        codec.encode_publish_message(i, bomb, compression=1, raw=True) for i in range(16)
+    )
+    svc.send_raw(mid, frames)
+    assert wait_for(lambda: states.count("connected") == 2, timeout=20)
+    assert any(
+        isinstance(p, errors.ProtocolError) and "exceeds the maximum of 67108864" in str(p)
+        for p in problems
+    ), problems
+    publish_n(svc, 0, 1)  # the reconnected session delivers as before
+    assert wait_for(lambda: rec.values() == [0])
+
+
+def test_explicit_acks_are_at_least_once_and_repeats_are_marked_replay(
+    client: PushClient, svc: IdigiService
+) -> None:
+    mid = client.create_monitor(["Test"], ack="explicit")
+    rec = Recorder()
+    # "never" stands for an ack still in flight when the connection drops.
+    client.create_session(rec, mid, ack_policy="never")
+    assert svc.wait_connected(mid)
+    publish_n(svc, 0, 1)
+    assert wait_for(lambda: rec.values() == [0])
+    svc.faults.drop_mid_frame = 1
+    publish_n(svc, 1, 2)  # cut halfway through: a reconnect, then everything unacked again
+    assert wait_for(lambda: rec.values() == [0, 0, 1])
+    assert '"replay":"true"' not in rec.items[0]
+    assert all('"replay":"true"' in item for item in rec.items[1:])

@@ -165,3 +165,14 @@ def test_token_expiry_in_bridge_mode(
     hub.publish("bridge/expiry", b"still delivered", qos=1)
     assert bytes(subscriber.get().payload) == b"still delivered"
     assert hub.login_count == 2
+
+
+def test_the_tutorial_raw_publish_reaches_paho(sb: ferrolink.sandbox.Sandbox, paho: Any) -> None:
+    from test_myqtthub_tutorial import login, tutorial_logout, tutorial_publish
+
+    subscriber = paho("bridge/tutorial/#", qos=1)
+    session = login(sb, ca_file=sb.ca_file)
+    tutorial_publish(session, "bridge/tutorial/raw", 1, b"\x00raw\xff")
+    message = subscriber.get()
+    assert (message.topic, bytes(message.payload)) == ("bridge/tutorial/raw", b"\x00raw\xff")
+    tutorial_logout(session)

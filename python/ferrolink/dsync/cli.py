@@ -44,7 +44,7 @@ def _layout(args: argparse.Namespace) -> int:
         else:
             with open(args.file, encoding="utf-8") as handle:
                 raw = json.load(handle)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         print(f"ferrolink dsync: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     try:

@@ -16,7 +16,7 @@ from typing import Any, Optional, TypeVar, Union
 
 from ..errors import InvalidArgumentError
 from ..redact import MASK
-from .rules import FIELD_TYPES, layout_problems
+from .rules import FIELD_TYPES, MAX_FIELD_DEPTH, layout_problems
 
 __all__ = [
     "TYPE_BOOLEAN",
@@ -123,14 +123,22 @@ class Field:
             raise LayoutTypeError(
                 f"Field attributes must be a dict, got {type(attributes).__name__}"
             )
+        self._load(attributes, "field", 0)
+
+    def _load(self, attributes: Any, path: str, depth: int) -> None:
+        """Take ``attributes`` (a dict from JSON) found at ``path``, ``depth`` levels down."""
+        if not isinstance(attributes, Mapping):
+            raise LayoutTypeError(f"{path} must be an object, got {_kind(attributes)}")
         for key in self.KEYS:
             if key in attributes:
-                value = attributes[key]
-                setattr(
-                    self, key, list(value) if key == "functions" and value is not None else value
-                )
+                setattr(self, key, attributes[key])
+        functions = attributes.get("functions")
+        if functions is not None:
+            if not isinstance(functions, (list, tuple)):
+                raise LayoutTypeError(f"{path}.functions must be a list, got {_kind(functions)}")
+            self.functions = list(functions)
         if attributes.get("fields"):
-            self.fields = _fields_from_attributes(attributes["fields"])
+            self.fields = _fields_from_attributes(attributes["fields"], path, depth)
 
     def add_field(self, field: Field) -> Field:
         """Nest ``field`` under this ``object`` field."""
@@ -188,11 +196,16 @@ class Endpoint:
             raise LayoutTypeError(
                 f"Endpoint attributes must be a dict, got {type(attributes).__name__}"
             )
+        self._load(attributes, "endpoint")
+
+    def _load(self, attributes: Any, path: str) -> None:
+        if not isinstance(attributes, Mapping):
+            raise LayoutTypeError(f"{path} must be an object, got {_kind(attributes)}")
         for key in ("entity_name", "treekey", "endpoint_url", "entity_token"):
             if key in attributes:
                 setattr(self, key, attributes[key])
         if attributes.get("fields"):
-            self.fields = _fields_from_attributes(attributes["fields"])
+            self.fields = _fields_from_attributes(attributes["fields"], path, 0)
 
     def add_field(self, field: Field) -> Endpoint:
         self.fields.append(_checked_field("add_field", field))
@@ -247,10 +260,10 @@ class DataLayout:
         if not isinstance(data, Mapping) or not isinstance(data.get("data_layout"), list):
             raise ValidationException('a data layout is a JSON object with a "data_layout" list')
         layout = cls()
-        for index, endpoint in enumerate(data["data_layout"]):
-            if not isinstance(endpoint, Mapping):
-                raise ValidationException(f"data_layout[{index}] must be an object")
-            layout.add_endpoint(Endpoint(endpoint))
+        for index, attributes in enumerate(data["data_layout"]):
+            endpoint = Endpoint()
+            endpoint._load(attributes, f"data_layout[{index}]")
+            layout.add_endpoint(endpoint)
         return layout
 
     def add_endpoint(self, endpoint: Endpoint) -> DataLayout:
@@ -317,10 +330,30 @@ def _listed_of(cls: type[_T], method: str, items: Any) -> list[_T]:
     return listed
 
 
-def _fields_from_attributes(fields: Any) -> list[Field]:
-    """``fields`` given in a constructor dict: Field objects or their dicts (as loaded JSON)."""
-    items = _listed("fields", fields)
-    return [f if isinstance(f, Field) else Field(f) for f in items]
+def _fields_from_attributes(fields: Any, path: str, depth: int) -> list[Field]:
+    """The ``fields`` of the object at ``path``: Field objects or their dicts (as loaded JSON).
+
+    Nesting is capped so a hostile document is an error naming where, not a RecursionError.
+    """
+    if isinstance(fields, (str, bytes, Mapping)) or not isinstance(fields, Iterable):
+        raise LayoutTypeError(f"{path}.fields must be a list, got {_kind(fields)}")
+    if depth >= MAX_FIELD_DEPTH:
+        raise ValidationException(
+            f"{path}.fields: fields nest deeper than {MAX_FIELD_DEPTH} levels"
+        )
+    loaded = []
+    for index, item in enumerate(fields):
+        if isinstance(item, Field):
+            loaded.append(item)
+            continue
+        child = Field()
+        child._load(item, f"{path}.fields[{index}]", depth + 1)
+        loaded.append(child)
+    return loaded
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def _listed(method: str, items: Any) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import Any, Optional, Union
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ServiceError
 from ..http import Client, Response
-from ..redact import MASK, redact_text
+from ..redact import MASK, mask_issued
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -237,8 +237,7 @@ class RealtimeRequest(ClosesOnExit):
         raise RealtimeRequestException(message, status_code=reply.status, body=body)
 
     def _redact(self, text: str) -> str:
-        secrets = tuple(t for t in (self.auth_token,) if isinstance(t, str) and t)
-        return redact_text(text, secrets)
+        return mask_issued(text, (self.auth_token,))
 
     def close(self) -> None:
         """Close the connection pool (only when this instance created it)."""

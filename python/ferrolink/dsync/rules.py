@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FIELD_TYPES", "envelope_problems", "layout_problems"]
+__all__ = ["FIELD_TYPES", "MAX_FIELD_DEPTH", "envelope_problems", "layout_problems"]
+
+#: Deepest nesting of ``object`` fields accepted; real layouts use a few levels.
+MAX_FIELD_DEPTH = 32
 
 # The 11 documented field types, in the order the SDKs list them.
 FIELD_TYPES = (
@@ -94,7 +97,7 @@ def layout_problems(layout: Any) -> list[str]:
         seen: set[str] = set()
         primary_keys: list[str] = []
         _check_fields(
-            fields, root if isinstance(root, str) else "", where, seen, primary_keys, problems
+            fields, root if isinstance(root, str) else "", where, seen, primary_keys, problems, 0
         )
         if not primary_keys:
             problems.append(f"{where}: no field is marked primary_key")
@@ -112,7 +115,11 @@ def _check_fields(
     seen: set[str],
     primary_keys: list[str],
     problems: list[str],
+    depth: int,
 ) -> None:
+    if depth >= MAX_FIELD_DEPTH:
+        problems.append(f"{where}: fields nest deeper than {MAX_FIELD_DEPTH} levels")
+        return
     for index, field in enumerate(fields):
         if not isinstance(field, Mapping):
             problems.append(f"{where}: field #{index} must be an object, got {_kind(field)}")
@@ -145,7 +152,7 @@ def _check_fields(
             problems.append(f"{where}: {label}: nested fields must be a list")
         else:
             child_parent = treekey if isinstance(treekey, str) else parent
-            _check_fields(children, child_parent, where, seen, primary_keys, problems)
+            _check_fields(children, child_parent, where, seen, primary_keys, problems, depth + 1)
 
 
 def _kind(value: Any) -> str:

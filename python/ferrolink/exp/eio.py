@@ -111,7 +111,8 @@ def _decode_text(body: bytes) -> list[str]:
     while i < n:
         colon = text.find(":", i, i + _MAX_DIGITS + 1)
         prefix = text[i:colon]
-        if colon < 0 or not prefix.isdigit():
+        # str.isdigit() also accepts digits int() refuses ("²") or reads non-ASCII ("٣").
+        if colon < 0 or not (prefix.isascii() and prefix.isdigit()):
             raise ProtocolError(f"Engine.IO payload: bad length prefix in {_snippet(text[i:])}")
         length = int(prefix)
         start = colon + 1
@@ -124,14 +125,24 @@ def _decode_text(body: bytes) -> list[str]:
     return packets
 
 
+def _json(text: str) -> Any:
+    """``json.loads``, with nesting too deep for the parser as one more ``ValueError``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def decode_open(packet: str) -> dict[str, Any]:
     """The handshake data of an open packet ``0{...}`` (sid, upgrades, pingInterval...)."""
     if not packet.startswith(OPEN):
         raise ProtocolError(f"Engine.IO: expected an open packet, got {_snippet(packet)}")
     try:
-        data = json.loads(packet[1:])
-    except ValueError:
-        raise ProtocolError(f"Engine.IO: open packet is not JSON: {_snippet(packet)}") from None
+        data = _json(packet[1:])
+    except ValueError as exc:
+        raise ProtocolError(
+            f"Engine.IO: open packet is not JSON ({exc}): {_snippet(packet)}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
         raise ProtocolError(f"Engine.IO: open packet has no sid: {_snippet(packet)}")
     return data
@@ -183,9 +194,9 @@ def decode_socketio(packet: str) -> Optional[SocketIOPacket]:
     # An event may carry an ack id (digits) before its JSON array.
     body = body.lstrip("0123456789")
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise ProtocolError(f"Socket.IO: event is not JSON: {_snippet(packet)}") from None
+        data = _json(body)
+    except ValueError as exc:
+        raise ProtocolError(f"Socket.IO: event is not JSON ({exc}): {_snippet(packet)}") from None
     if not isinstance(data, list) or not data or not isinstance(data[0], str):
         raise ProtocolError(f"Socket.IO: event is not [name, ...]: {_snippet(packet)}")
     return SocketIOPacket("event", data[0], tuple(data[1:]))

@@ -448,7 +448,11 @@ class EventBus:
                 self._handle(conn, packet)
             if self._stopped.is_set() or conn.closed.is_set():
                 return
-            packets = conn.receive()
+            try:
+                packets = conn.receive()
+            except ProtocolError as exc:  # one malformed poll body: the session itself is fine
+                self._protocol_error(str(exc))
+                packets = []
 
     def _handle(self, conn: _Connection, packet: str) -> None:
         kind = packet[:1]

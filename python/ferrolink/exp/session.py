@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from ..errors import TransportError
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .auth import Credentials
 from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
 
@@ -162,7 +162,7 @@ class SessionState:
         return headers
 
     def _transport_error(self, method: str, path: str, exc: TransportError) -> UnexpectedError:
-        message = redact_text(str(exc), self._secrets())
+        message = mask_issued(str(exc), self._secrets())
         return UnexpectedError(f"EXP {method} {path}: {message}", host=self.host)
 
     def _retries(self, reply: Response) -> bool:
@@ -170,7 +170,7 @@ class SessionState:
         return reply.status == 401 and self.credentials.can_login
 
     def _value(self, call: Call, path: str, reply: Response) -> Any:
-        """The decoded reply (``None`` when not JSON), or the error it stands for (§5.3)."""
+        """The decoded reply (``None`` when not JSON), or the error it stands for."""
         if 200 <= reply.status < 300:
             try:
                 return reply.json() if reply.body else None

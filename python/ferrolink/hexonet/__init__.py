@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .apiclient import APIClient
 from .response import Response
+from .responsetemplate import InvalidNumberError
 
 __version__ = "4.0.2"  # the SDK version this package is a drop-in for
 name = "ferrolink.hexonet"
 
-__all__ = ["APIClient", "Response"]
+__all__ = ["APIClient", "InvalidNumberError", "Response"]

@@ -36,6 +36,7 @@ from .. import _core
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError
 from ..http import Client
+from ..redact import MASK, is_secret_key, redact_form, redact_url
 from . import idn
 from .logger import Logger
 from .response import Response
@@ -71,6 +72,20 @@ _NO_PLACEHOLDERS: dict[str, str] = {}
 def _platform() -> tuple[str, str, str]:
     """(system, architecture, python version), computed once: ``architecture()`` is slow."""
     return platform.system(), platform.architecture()[0], platform.python_version()
+
+
+def _masked_command(
+    command: Union[str, list[tuple[str, str]]],
+) -> Union[str, list[tuple[str, str]]]:
+    """The command with the value of every secret key (``is_secret_key``) masked."""
+    if not isinstance(command, str):
+        return [(key, MASK if is_secret_key(key) else value) for key, value in command]
+    lines = command.split("\n")
+    for i, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        if sep and value and is_secret_key(key.strip()):
+            lines[i] = f"{key}={MASK}"
+    return "\n".join(lines)
 
 
 def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
@@ -188,17 +203,21 @@ class APIClient(ClosesOnExit):
         return self
 
     def getPOSTData(self, cmd: Command, secured: bool = False) -> str:
-        """The form body for ``cmd`` (no flattening: see :meth:`request`)."""
+        """The form body for ``cmd`` (no flattening: see :meth:`request`).
+
+        ``secured`` masks every secret the body holds, as named by
+        :func:`ferrolink.redact.is_secret_key`: ``s_pw``, ``s_otp``, ``s_session`` and command
+        lines such as ``PASSWORD``, ``NEWPASSWORD`` or ``AUTH`` (the original masked only the
+        password fields).
+        """
         if isinstance(cmd, str):
             command: Union[str, list[tuple[str, str]]] = cmd
         else:
             command = [(str(key), str(cmd[key])) for key in sorted(cmd) if cmd[key] is not None]
-        try:
-            return _core.hexonet_post_data(self._config.fields(), command, secured)
-        except UnicodeEncodeError as exc:
-            raise InvalidArgumentError(
-                f"command or connection field is not encodable: {exc.reason}"
-            ) from None
+        if not secured:
+            return self._body(command).decode("ascii")
+        fields = redact_form(self._config.getPOSTData())
+        return self._body(_masked_command(command), fields).decode("ascii")
 
     def getSession(self) -> Optional[str]:
         return self._config.getSession()
@@ -357,10 +376,14 @@ class APIClient(ClosesOnExit):
             self._log(command, response, error)
         return response
 
-    def _body(self, command: Union[str, list[tuple[str, str]]]) -> bytes:
+    def _body(
+        self, command: Union[str, list[tuple[str, str]]], fields: Optional[str] = None
+    ) -> bytes:
         """``getPOSTData(command).encode()`` with the connection fields cached (request path)."""
         try:
-            return _core.hexonet_post_body(self._config.getPOSTData(), command)
+            return _core.hexonet_post_body(
+                self._config.getPOSTData() if fields is None else fields, command
+            )
         except UnicodeEncodeError as exc:
             raise InvalidArgumentError(
                 f"command or connection field is not encodable: {exc.reason}"
@@ -373,7 +396,7 @@ class APIClient(ClosesOnExit):
         secured = self.getPOSTData(command, secured=True).encode("ascii")
         log.debug(
             "POST %s %s -> %s%s",
-            self._url,
+            redact_url(self._url),
             secured.decode("ascii"),
             response.getCode(),
             f" ({error})" if error else "",

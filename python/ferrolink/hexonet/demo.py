@@ -24,7 +24,7 @@ def demo(sb: Sandbox, report: Report) -> None:
 
     r = cl.login()
     check(r, "login")
-    report.step("login (StartSession)", f"session {str(cl.getSession())[:8]}...")
+    report.step("login (StartSession)", f"session id received: {cl.getSession() is not None}")
     r = cl.request({"COMMAND": "StatusAccount"})
     check(r, "StatusAccount")
     rec = r.getRecord(0)

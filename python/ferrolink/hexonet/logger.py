@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Optional
 
+from .responseparser import mask_secrets
+
 if TYPE_CHECKING:
     from .response import Response
 
@@ -12,7 +14,8 @@ __all__ = ["Logger"]
 
 
 class Logger:
-    """Prints the command, the masked POST body, any transport error and the response.
+    """Prints the command, the POST body and the response, every secret masked, and any
+    transport error.
 
     Unlike the original, the error line goes to stderr (the original printed the stream's
     repr to stdout).
@@ -23,4 +26,4 @@ class Logger:
         print(post)
         if error:
             print(f"HTTP communication failed: {error}", file=sys.stderr)
-        print(r.getPlain())
+        print(mask_secrets(r.getPlain()))

@@ -2,20 +2,24 @@
 
 Columns and records are built on first use from the parsed hash (the Rust parser already
 grouped the values per property), so constructing a Response costs one parse and nothing
-more; the accessors give exactly the original's results.
+more; the accessors give exactly the original's results, and the same objects on every call.
+
+Paging numbers are computed in integers (``//``), so they stay exact for any number of
+digits where the original's float division raised ``OverflowError``; a paging property that
+is not an integer raises :class:`~ferrolink.errors.ProtocolError`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from .. import _core
+from ..redact import MASK, is_secret_key
 from .column import Column
 from .record import Record
-from .responsetemplate import RawResponse, ResponseTemplate
+from .responsetemplate import RawResponse, ResponseTemplate, response_int
 
 __all__ = ["Response"]
 
@@ -24,11 +28,18 @@ _NO_PROPERTIES: dict[str, list[str]] = {}
 _parse_response = _core.hexonet_parse_response
 
 
+# The columns as the original keeps them: the list of names and the list of Column objects
+# (returned as themselves: callers rely on their identity), plus the first column of each
+# name for look-ups.
+_ColumnTable = tuple[list[str], list[Column], dict[str, Column]]
+
+
 class Response(ResponseTemplate):
     """``Response(raw, cmd=None, cfg=None)``.
 
     As in the original, ``{KEY}`` placeholders in ``raw`` are filled from ``cfg`` (the rest
-    deleted) and ``cmd["PASSWORD"]`` is replaced by ``***`` in the given dict.
+    deleted) and ``cmd["PASSWORD"]`` is replaced by ``***`` in the given dict; so is every
+    other secret key (:func:`ferrolink.redact.is_secret_key`: ``NEWPASSWORD``, ``AUTH``...).
     Responses returned by ``APIClient.request()`` apply placeholders only to the responses the
     client synthesizes, never to real API data.
     """
@@ -36,7 +47,7 @@ class Response(ResponseTemplate):
     # Class-level defaults: most responses never set these, so construction skips them.
     _command: Optional[dict[str, Any]] = None
     _real_command: Optional[dict[str, Any]] = None
-    _columns: Optional[dict[str, Column]] = None
+    _columns: Optional[_ColumnTable] = None
     _records: Optional[list[Record]] = None
     _record_index: int = 0
     _error: Optional[str] = None
@@ -72,10 +83,12 @@ class Response(ResponseTemplate):
             self._init_template(_PLACEHOLDER.sub("", text))
         if cmd is not None:
             self._command = self._real_command = cmd
-            if "PASSWORD" in cmd:
+            secret = [key for key in cmd if is_secret_key(str(key))]
+            if secret:
                 # The caller's dict shows the mask; the client keeps the real values for paging.
                 self._real_command = dict(cmd)
-                cmd["PASSWORD"] = "***"
+                for key in secret:
+                    cmd[key] = MASK
 
     @classmethod
     def _from_api(
@@ -111,13 +124,21 @@ class Response(ResponseTemplate):
         properties: Optional[dict[str, list[str]]] = self._full_hash().get("PROPERTY")
         return properties if properties is not None else _NO_PROPERTIES
 
-    def _column_map(self) -> dict[str, Column]:
-        if self._columns is None:
-            self._columns = {key: Column(key, data) for key, data in self._properties().items()}
-        return self._columns
+    def _column_table(self) -> _ColumnTable:
+        table = self._columns
+        if table is None:
+            properties = self._properties()
+            keys = list(properties)
+            columns = list(map(Column, keys, properties.values()))
+            table = self._columns = (keys, columns, dict(zip(keys, columns)))
+        return table
 
     def addColumn(self, key: str, data: list[str]) -> Response:
-        self._column_map()[key] = Column(key, data)
+        keys, columns, by_name = self._column_table()
+        column = Column(key, data)
+        keys.append(key)
+        columns.append(column)
+        by_name.setdefault(key, column)  # a repeated name still finds the first, as before
         return self
 
     def addRecord(self, h: dict[str, str]) -> Response:
@@ -125,33 +146,32 @@ class Response(ResponseTemplate):
         return self
 
     def getColumn(self, key: str) -> Optional[Column]:
-        return self._column_map().get(key)
+        return self._column_table()[2].get(key)
 
     def getColumnIndex(self, colkey: str, index: int) -> Optional[str]:
         column = self.getColumn(colkey)
         return column.getDataByIndex(index) if column is not None else None
 
     def getColumnKeys(self) -> list[str]:
-        columns = self._columns
-        return list(columns if columns is not None else self._properties())
+        """The column names: the same list object on every call, as in the original."""
+        return self._column_table()[0]
 
     def getColumns(self) -> list[Column]:
-        return list(self._column_map().values())
+        """The columns: the same list object on every call, as in the original."""
+        return self._column_table()[1]
 
     # -- command -------------------------------------------------------------------------
 
     def getCommand(self) -> Optional[dict[str, Any]]:
-        """The flattened command sent (``PASSWORD`` shown as ``***``)."""
+        """The flattened command sent, every secret (``PASSWORD``, ``NEWPASSWORD``, ``AUTH``...)
+        shown as ``***``."""
         return self._command
 
     def getCommandPlain(self) -> str:
-        """``KEY = VALUE`` lines; every ``...PASSWORD`` value is shown as ``***``."""
+        """``KEY = VALUE`` lines of :meth:`getCommand` (secrets shown as ``***``)."""
         if self._command is None:
             return ""
-        return "".join(
-            f"{key} = {'***' if 'PASSWORD' in str(key).upper() else value}\n"
-            for key, value in self._command.items()
-        )
+        return "".join(f"{key} = {value}\n" for key, value in self._command.items())
 
     # -- records -------------------------------------------------------------------------
 
@@ -183,7 +203,7 @@ class Response(ResponseTemplate):
                     records = self._records = [Record(row)]
                     return records
                 rows = self._row_list()
-            records = self._records = list(map(Record, rows))
+            records = self._records = _core.hexonet_records(rows)
         return records
 
     getRecords = _record_list
@@ -222,14 +242,14 @@ class Response(ResponseTemplate):
     # -- paging --------------------------------------------------------------------------
 
     def _paging_value(self, key: str) -> Optional[int]:
-        columns = self._columns
-        if columns is None:  # read the table: no Column objects just for this
+        table = self._columns
+        if table is None:  # read the table: no Column objects just for this
             data = self._properties().get(key)
             value = data[0] if data else None
         else:
-            column = columns.get(key)
+            column = table[2].get(key)
             value = column.getDataByIndex(0) if column is not None else None
-        return int(value) if value is not None else None
+        return response_int(key, value) if value is not None else None
 
     def getRecordsTotalCount(self) -> int:
         total = self._paging_value("TOTAL")
@@ -256,14 +276,14 @@ class Response(ResponseTemplate):
         first = self.getFirstRecordIndex()
         limit = self.getRecordsLimitation()
         if first is not None and limit:
-            return math.floor(first / limit) + 1
+            return first // limit + 1
         return None
 
     def getNumberOfPages(self) -> int:
         total = self.getRecordsTotalCount()
         limit = self.getRecordsLimitation()
         if total and limit:
-            return math.ceil(total / limit)
+            return -(-total // limit)
         return 0
 
     def getNextPageNumber(self) -> Optional[int]:
@@ -301,8 +321,8 @@ class Response(ResponseTemplate):
         total = self._paging_value("TOTAL")
         if total is None:
             total = count
-        current = math.floor(first / limit) + 1 if first is not None and limit else None
-        pages = math.ceil(total / limit) if total and limit else 0
+        current = first // limit + 1 if first is not None and limit else None
+        pages = -(-total // limit) if total and limit else 0
         return {
             "COUNT": count,
             "CURRENTPAGE": current,

@@ -6,12 +6,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .. import _core
+from ..redact import MASK, is_secret_key
 
-__all__ = ["parse", "serialize"]
+__all__ = ["mask_secrets", "parse", "serialize"]
+
+_LINE = re.compile(
+    r"^(?P<key>[^=\r\n]*?)(?P<sep>[\t ]*=[\t ]*)(?P<value>[^\r\n]*)(?=\r?$)", re.MULTILINE
+)
+_PROPERTY = re.compile(r"property\[(?P<name>[^\]]*)\]", re.IGNORECASE)
 
 
 def parse(raw: str) -> dict[str, Any]:
@@ -42,3 +49,18 @@ def serialize(r: Mapping[str, Any]) -> str:
             parts.append(f"\r\n{key}={r[key]}")
     parts.append("\r\nEOF\r\n")
     return "".join(parts)
+
+
+def mask_secrets(raw: str) -> str:
+    """The response text with the value of every secret key or property masked, for debug
+    output: e.g. ``PROPERTY[SESSION][0]`` of a ``StartSession`` reply (a live session id)."""
+
+    def mask(m: re.Match[str]) -> str:
+        key = m.group("key")
+        prop = _PROPERTY.match(key.lstrip())
+        name = prop.group("name") if prop else key
+        if not m.group("value") or not is_secret_key(name.strip()):
+            return m.group(0)
+        return key + m.group("sep") + MASK
+
+    return _LINE.sub(mask, raw)

@@ -10,9 +10,17 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from .. import _core
+from ..errors import ProtocolError
 from . import responseparser
 
-__all__ = ["EMPTY_TEMPLATE", "INVALID_TEMPLATE", "RawResponse", "ResponseTemplate"]
+__all__ = [
+    "EMPTY_TEMPLATE",
+    "INVALID_TEMPLATE",
+    "InvalidNumberError",
+    "RawResponse",
+    "ResponseTemplate",
+    "response_int",
+]
 
 RawResponse = Union[str, bytes, bytearray, memoryview, None]
 
@@ -39,6 +47,21 @@ def decode(raw: RawResponse) -> str:
             return data.decode("latin-1")
     kind = type(raw).__name__
     raise TypeError(f'Type "{kind}" is not allowed for parameter "response". Use "str" instead.')
+
+
+class InvalidNumberError(ProtocolError, ValueError):
+    """A response field that must be an integer (``CODE``, a paging value) is not one. A
+    ``ValueError`` too, which is what the original raised."""
+
+
+def response_int(name: str, value: str) -> int:
+    """``int(value)`` of a response field; a value that is not an integer (or has more digits
+    than Python converts) raises :class:`InvalidNumberError` naming ``name``."""
+    try:
+        return int(value)
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidNumberError(f"HEXONET response {name} is not an integer: {shown!r}") from None
 
 
 class ResponseTemplate:
@@ -112,7 +135,8 @@ class ResponseTemplate:
         return "{" in self._text if self._text is not None else b"{" in self._body
 
     def getCode(self) -> int:
-        return int(self._hash["CODE"])
+        """The code as an int; :class:`InvalidNumberError` when it is not one."""
+        return response_int("CODE", self._hash["CODE"])
 
     def getDescription(self) -> str:
         description: str = self._hash["DESCRIPTION"]
@@ -132,13 +156,14 @@ class ResponseTemplate:
         return float(self._hash["RUNTIME"]) if "RUNTIME" in self._hash else 0.0
 
     def isError(self) -> bool:
-        return bool(self._hash["CODE"][0] == "5")
+        """A 5xx code, or an empty ``CODE=`` (the original raised ``IndexError`` for that)."""
+        return self._hash["CODE"][:1] in ("5", "")
 
     def isSuccess(self) -> bool:
-        return bool(self._hash["CODE"][0] == "2")
+        return bool(self._hash["CODE"][:1] == "2")
 
     def isTmpError(self) -> bool:
-        return bool(self._hash["CODE"][0] == "4")
+        return bool(self._hash["CODE"][:1] == "4")
 
     def isPending(self) -> bool:
         return bool(self._hash.get("PENDING") == "1")

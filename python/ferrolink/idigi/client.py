@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from .. import errors
 from ..closing import ClosesOnExit
 from ..http import Client, Response
-from ..redact import redact_text
+from ..redact import mask_issued
 from .session import Callback, ErrorHook, PushSession, SessionOptions, StateHook
 
 __all__ = [
@@ -147,11 +147,9 @@ class PushClient(ClosesOnExit):
 
     # -- REST -------------------------------------------------------------------------------
 
-    def _secrets(self) -> tuple[str, ...]:
-        values = [self._password or ""]
-        if self._api_key:
-            values.append(self._api_key[1] or "")
-        return tuple(v for v in values if v)
+    def _issued(self) -> tuple[str, ...]:
+        """The API-key secret (issued by the service), masked wherever a reply echoes it."""
+        return (self._api_key[1] or "",) if self._api_key else ()
 
     def _auth_headers(self) -> dict[str, str]:
         if self.username and self._password is not None:
@@ -188,12 +186,12 @@ class PushClient(ClosesOnExit):
             raise errors.AuthenticationError(
                 f"{self.hostname} rejected the credentials (HTTP 401)",
                 host=self.hostname,
-                server_message=redact_text(response.text[:200], self._secrets()),
+                server_message=mask_issued(response.text[:200], self._issued()),
             )
         return response
 
     def _fail(self, what: str, response: Response) -> errors.ServiceError:
-        detail = redact_text(response.text[:300], self._secrets())
+        detail = mask_issued(response.text[:300], self._issued())
         return errors.ServiceError(
             f"{what} ({response.status}): {detail}", host=self.hostname, status=response.status
         )

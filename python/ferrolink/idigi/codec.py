@@ -26,6 +26,8 @@ __all__ = [
     "CONNECTION_REQUEST",
     "CONNECTION_RESPONSE",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_INFLATED_PER_FEED",
+    "DEFAULT_MAX_PAYLOAD_SIZE",
     "FORMAT_JSON",
     "FORMAT_XML",
     "PUBLISH_MESSAGE",
@@ -61,8 +63,17 @@ COMPRESSION_NONE = 0
 COMPRESSION_ZLIB = 1
 FORMAT_XML = 0
 FORMAT_JSON = 1
+#: Largest frame accepted (the header's size field, 64 MiB); a bigger one fails the stream.
 DEFAULT_MAX_FRAME_SIZE = _core.IDIGI_DEFAULT_MAX_FRAME_SIZE
+#: Largest inflated payload of one frame (64 MiB). Real blocks hold at most ``monBatchSize``
+#: messages (100 by default), the biggest being FileData events of up to 120 KB (about 170 KB
+#: in the envelope): some 17 MB. 64 MiB leaves four times that and matches the frame cap.
 DEFAULT_MAX_PAYLOAD_SIZE = _core.IDIGI_DEFAULT_MAX_PAYLOAD_SIZE
+#: Inflated bytes one ``feed`` call may produce (256 MiB); later frames wait for the next call.
+#: With the defaults, a feed full of decompression bombs peaks at about 0.5 GiB, frames
+#: returned included.
+DEFAULT_MAX_INFLATED_PER_FEED = _core.IDIGI_DEFAULT_MAX_INFLATED_PER_FEED
+_MAX_SIZE = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
@@ -119,29 +130,48 @@ class FrameError(ProtocolError):
 class FrameDecoder:
     """Incremental decoder: ``feed`` bytes as they arrive, get back every completed frame.
 
-    Reassembly is linear in the stream length for any chunk size. A malformed frame raises
+    Reassembly is linear in the stream length for any chunk size, and memory follows the bytes
+    that arrived: a header announcing a big frame reserves nothing. A malformed frame raises
     :class:`FrameError` (a :class:`ferrolink.errors.ProtocolError`) after the whole chunk was
     processed; frames whose header was sound keep the stream aligned, while an unacceptable
-    header (oversized, impossible size) makes every later ``feed`` fail too.
+    header (oversized, impossible size) or memory running out makes every later ``feed`` fail.
+
+    Limits: ``max_frame_size`` per frame on the wire, ``max_payload_size`` per inflated payload
+    (more is a :class:`FrameError` for that frame: decompression bombs), and
+    ``max_inflated_per_feed`` inflated bytes per ``feed`` call. Frames past that budget are not
+    lost: they stay in the decoder, in order, and come first out of the next call;
+    :attr:`backlog` counts them and ``feed(b"")`` drains them, one budget per call.
     """
 
     def __init__(
         self,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        max_inflated_per_feed: int = DEFAULT_MAX_INFLATED_PER_FEED,
     ) -> None:
-        if max_frame_size <= 0 or max_payload_size <= 0:
-            raise InvalidArgumentError("max_frame_size and max_payload_size must be positive")
+        for name, value in (
+            ("max_frame_size", max_frame_size),
+            ("max_payload_size", max_payload_size),
+            ("max_inflated_per_feed", max_inflated_per_feed),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_SIZE:
+                raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
         self._native = _core.IdigiFrameDecoder(
             (ConnectionRequest, ConnectionResponse, PublishMessageReceived, UnknownMessage),
             max_frame_size,
             max_payload_size,
+            max_inflated_per_feed,
         )
 
     @property
     def buffered(self) -> int:
         """Bytes of an incomplete frame held."""
         return self._native.buffered
+
+    @property
+    def backlog(self) -> int:
+        """Complete frames held back by the inflate budget (``feed(b"")`` returns them)."""
+        return self._native.backlog
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
         frames, errors = self._native.feed(data if type(data) is bytes else bytes(data))

@@ -17,7 +17,12 @@ from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from .. import _core, errors
-from .codec import DEFAULT_MAX_FRAME_SIZE, FORMAT_JSON
+from .codec import (
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_INFLATED_PER_FEED,
+    DEFAULT_MAX_PAYLOAD_SIZE,
+    FORMAT_JSON,
+)
 
 __all__ = ["ACK_POLICIES", "PushSession", "SessionOptions"]
 
@@ -33,7 +38,13 @@ ErrorHook = Callable[[BaseException], Any]
 
 
 class SessionOptions:
-    """Connection settings shared by every session of a client (see ``PushClient``)."""
+    """Connection settings shared by every session of a client (see ``PushClient``).
+
+    ``max_frame_size``, ``max_payload_size`` and ``max_inflated_per_feed`` are the decoder's
+    limits (see :class:`~ferrolink.idigi.codec.FrameDecoder`): a frame or an inflated payload
+    over them is reported as a :class:`~ferrolink.errors.ProtocolError` and the session
+    reconnects, so a decompression bomb from the server never swells the process.
+    """
 
     def __init__(
         self,
@@ -47,6 +58,8 @@ class SessionOptions:
         idle_timeout: Optional[float] = None,
         keepalive: Optional[float] = 30.0,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        max_inflated_per_feed: int = DEFAULT_MAX_INFLATED_PER_FEED,
         queue_frames: int = 4096,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
@@ -61,6 +74,8 @@ class SessionOptions:
         self.idle_timeout = idle_timeout
         self.keepalive = keepalive
         self.max_frame_size = max_frame_size
+        self.max_payload_size = max_payload_size
+        self.max_inflated_per_feed = max_inflated_per_feed
         self.queue_frames = queue_frames
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -74,6 +89,12 @@ class PushSession:
     decoded JSON (XML stays text), or with ``batch=True`` a list of those for every block
     available at once. ``on_state(state, detail)`` sees connecting / connected / disconnected /
     failed / stopped; ``on_error(exc)`` sees every reported failure.
+
+    Delivery is at least once on ``ack="explicit"`` monitors: if the connection drops after the
+    callback ran but before its ack reached the server, the server sends those events again
+    after the reconnect (each message marked ``replay="true"``, in a new block with a new id, so
+    block ids cannot spot the repeat). Make the callback idempotent: key what it stores on the
+    message's ``topic``, ``timestamp`` and ``operation``.
     """
 
     def __init__(
@@ -119,6 +140,8 @@ class PushSession:
             idle_timeout=options.idle_timeout,
             keepalive=options.keepalive,
             max_frame_size=options.max_frame_size,
+            max_payload_size=options.max_payload_size,
+            max_inflated_per_feed=options.max_inflated_per_feed,
             queue_frames=options.queue_frames,
             backoff_initial=options.backoff_initial,
             backoff_max=options.backoff_max,

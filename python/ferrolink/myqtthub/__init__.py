@@ -7,12 +7,14 @@
 [{'topic': 'sensors/t1', 'payload': b'21.5', 'qos': 1, ...}]
 
 The ASPL tutorial's functional style works too: :func:`create_myqtthub_session`,
-:func:`publish`, :func:`logout`.
+:func:`publish`, :func:`logout`; its session's ``conn`` answers the tutorial's raw
+``conn.request(...)`` / ``conn.getresponse()`` calls like ``http.client``.
 """
 
 from __future__ import annotations
 
 from .client import DEFAULT_HOST, Client, Payload
+from .connection import Connection, ConnectionResponse
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .session import create_myqtthub_session, logout, publish, pull, subscribe
 from .topics import filter_problem, matches, topic_problem
@@ -21,6 +23,8 @@ __all__ = [
     "DEFAULT_HOST",
     "AuthenticationError",
     "Client",
+    "Connection",
+    "ConnectionResponse",
     "MyQttHubError",
     "Payload",
     "PublishError",

@@ -21,7 +21,7 @@ from .. import _core
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ProtocolError
 from ..http import Client as HttpClient
-from ..redact import MASK, redact_text
+from ..redact import MASK, mask_issued
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .topics import filter_problem, topic_problem
 
@@ -458,14 +458,25 @@ class Client(ClosesOnExit):
             raise _TokenRejected(reason, text)
         raise self._error(path, status, reason, text)
 
+    def send(
+        self, method: str, path: str, body: Optional[bytes], headers: list[tuple[str, str]]
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """One request exactly as given (no token added) on this session's connection pool:
+        ``(status, reason, headers, body)``. What ``session['conn'].request()`` sends; a
+        ``/logout`` it sends that succeeds ends this session too."""
+        status, reason, reply_headers, reply, _url = self._http._send(
+            method, self.base_url + path, headers, body, self.timeout
+        )
+        if path == "/logout" and status == 200:
+            with self._lock:
+                self._token = None
+        return status, reason, reply_headers, reply
+
     def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
         headers = [("Content-Type", "application/json")]
         if cookie is not None:
             headers.append(("Cookie", f"tokenId={cookie}"))
-        status, reason, _headers, reply, _url = self._http._send(
-            "POST", self.base_url + path, headers, body, self.timeout
-        )
-        log.debug("POST %s -> %d (%d bytes)", path, status, len(reply))
+        status, reason, _headers, reply = self.send("POST", path, body, headers)
         return status, reason, reply
 
     def _error(self, path: str, status: int, reason: str, text: str) -> MyQttHubError:
@@ -479,8 +490,7 @@ class Client(ClosesOnExit):
         )
 
     def _redact(self, text: str) -> str:
-        secrets = tuple(s for s in (self._password, self._token) if s)
-        return redact_text(text, secrets)
+        return mask_issued(text, (self._token,))
 
     def __repr__(self) -> str:
         state = "logged in" if self._token else "logged out"

@@ -2,19 +2,28 @@
 
 ``create_myqtthub_session(host, port, client_id, user_name, password)`` returns
 ``(status, message, session)`` like the ASPL tutorial; ``session`` is the tutorial's dict
-(``login_data``, ``conn``, ``client_id``, ``user_name``) with the :class:`Client` as ``conn``.
-The helpers report failures as ``(False, message)`` instead of raising, as that style
-expects; the messages never contain the password or the token.
+(``login_data``, ``conn``, ``client_id``, ``user_name``). ``conn`` is an
+``http.client``-compatible :class:`~ferrolink.myqtthub.connection.Connection`, so the
+tutorial's raw ``conn.request(...)`` / ``conn.getresponse()`` code runs as written; the
+:class:`Client` behind it is ``conn.client``. The tutorial's progress lines are INFO records
+on the ``ferrolink.myqtthub`` logger, with the token masked. The helpers report failures as
+``(False, message)`` instead of raising, as that style expects; the messages never contain
+the password or the token.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional, Union
 
 from ..errors import FerrolinkError
+from ..redact import redact_mapping
 from .client import DEFAULT_HOST, Client, Payload
+from .connection import Connection
 
 __all__ = ["create_myqtthub_session", "logout", "publish", "pull", "subscribe"]
+
+log = logging.getLogger("ferrolink.myqtthub")
 
 Session = dict[str, Any]
 
@@ -29,18 +38,28 @@ def create_myqtthub_session(
 ) -> tuple[bool, str, Optional[Session]]:
     """Log in; ``(True, "Login ok", session)`` or ``(False, "LOGIN ERROR: ...", None)``.
 
-    ``host=""`` means the default host. ``options`` go to :class:`Client` (``ca_file``,
-    ``base_url``, ``clean_session``, ``timeout`` ...).
+    ``host=""`` means the default host; ``port`` may be a str (``"443"``). ``options`` go to
+    :class:`Client` (``ca_file``, ``base_url``, ``clean_session``, ``timeout`` ...); without
+    ``ca_file`` the system trust store and ``SSL_CERT_FILE`` are trusted.
     """
-    client = Client(client_id, user_name, password, host or DEFAULT_HOST, port or 443, **options)
+    host = host or DEFAULT_HOST
+    log.info(
+        "MYQTT CONNECT: connecting to %s:%s (clientId=%s, userName=%s)",
+        host,
+        port,
+        client_id,
+        user_name,
+    )
+    client = Client(client_id, user_name, password, host, port or 443, **options)
     try:
         login_data = client.login()
     except FerrolinkError as exc:
         client.close()
         return False, f"LOGIN ERROR: {exc}", None
+    log.info("MYQTT CONNECT: login request ok :: %s", redact_mapping(login_data))
     session = {
         "login_data": login_data,
-        "conn": client,
+        "conn": Connection(client),
         "client_id": client_id,
         "user_name": user_name,
     }
@@ -48,10 +67,12 @@ def create_myqtthub_session(
 
 
 def _client(session: Session) -> Client:
-    client = session.get("conn") if isinstance(session, dict) else None
-    if not isinstance(client, Client):
-        raise TypeError("session must be the dict create_myqtthub_session returned")
-    return client
+    conn = session.get("conn") if isinstance(session, dict) else None
+    if isinstance(conn, Connection):
+        return conn.client
+    if isinstance(conn, Client):  # a session dict built by hand around a Client
+        return conn
+    raise TypeError("session must be the dict create_myqtthub_session returned")
 
 
 def publish(

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, Callable, Optional, Union
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+from ..redact import redact_url
 from .service import Environment, Service
 
 __all__ = ["Faults", "HttpEmulator", "HttpReply", "HttpRequest"]
@@ -297,7 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
-        self.server.emulator.log.debug("%s " + format, self.client_address[0], *args)
+        # The request line carries query parameters such as ``token=``: masked like every log.
+        shown = [redact_url(arg) if isinstance(arg, str) else arg for arg in args]
+        self.server.emulator.log.debug("%s " + format, self.client_address[0], *shown)
 
 
 class _Server(ThreadingHTTPServer):

@@ -9,23 +9,128 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
 
 use memchr::{memchr, memchr_iter, memmem};
+
+/// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
+/// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII bytes, so both
+/// parse alike; they differ in how a key is upper-cased and stripped of whitespace.
+pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
+    fn as_bytes(&self) -> &[u8];
+    /// The bytes in `range` as this text. Every caller cuts next to ASCII bytes, which are
+    /// char boundaries; `None` only if that were ever not so.
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<&Self>;
+    /// Python's `str.upper()`, without a copy when the text is already upper-case ASCII.
+    fn upper(&self) -> Cow<'_, Self>;
+    /// A property name as the original stores it: upper-cased, every whitespace removed.
+    fn property_key(&self) -> Cow<'_, Self>;
+}
+
+impl Text for str {
+    fn as_bytes(&self) -> &[u8] {
+        str::as_bytes(self)
+    }
+
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<&str> {
+        self.get(range)
+    }
+
+    fn upper(&self) -> Cow<'_, str> {
+        if self.is_ascii() {
+            if self.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(self.to_ascii_uppercase())
+            } else {
+                Cow::Borrowed(self)
+            }
+        } else {
+            Cow::Owned(self.to_uppercase())
+        }
+    }
+
+    fn property_key(&self) -> Cow<'_, str> {
+        let name = self.upper();
+        let has_space = if name.is_ascii() {
+            // `is_python_space` on ASCII: \t \n \v \f \r, U+001C..U+001F and the space.
+            name.bytes()
+                .any(|b| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '))
+        } else {
+            name.chars().any(is_python_space)
+        };
+        if has_space {
+            Cow::Owned(name.chars().filter(|&c| !is_python_space(c)).collect())
+        } else {
+            name
+        }
+    }
+}
+
+/// The valid UTF-8 runs of `bytes` mapped by `f`, the other bytes (surrogates) kept as they are.
+fn map_utf8_runs(bytes: &[u8], f: impl Fn(&str) -> Cow<'_, str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.extend_from_slice(f(chunk.valid()).as_bytes());
+        out.extend_from_slice(chunk.invalid());
+    }
+    out
+}
+
+/// Bytes that are UTF-8 except for lone surrogates, encoded like any other code point (what
+/// Python's `str.encode("utf-8", "surrogatepass")` gives: a `str` no Rust `str` can hold).
+/// Surrogates have no case and are not whitespace: key normalisation passes them through.
+impl Text for [u8] {
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
+        self.get(range)
+    }
+
+    fn upper(&self) -> Cow<'_, [u8]> {
+        match std::str::from_utf8(self).map(Text::upper) {
+            Ok(Cow::Borrowed(_)) => Cow::Borrowed(self),
+            Ok(Cow::Owned(up)) => Cow::Owned(up.into_bytes()),
+            Err(_) => Cow::Owned(map_utf8_runs(self, Text::upper)),
+        }
+    }
+
+    fn property_key(&self) -> Cow<'_, [u8]> {
+        match std::str::from_utf8(self).map(Text::property_key) {
+            Ok(Cow::Borrowed(_)) => Cow::Borrowed(self),
+            Ok(Cow::Owned(key)) => Cow::Owned(key.into_bytes()),
+            Err(_) => Cow::Owned(map_utf8_runs(self, Text::property_key)),
+        }
+    }
+}
 
 /// One parsed response: top-level `KEY = VALUE` lines and `PROPERTY[NAME][i]` columns.
 ///
 /// Property values sit in one flat list tagged with their column, rather than one list per
 /// column: a response then costs three allocations however many columns it has.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Parsed<'a> {
+pub struct Parsed<'a, T: Text + ?Sized = str> {
     /// Top-level keys (upper-cased) in line order, duplicates included: a consumer that
     /// inserts them into a map in order gets "last value wins, first position kept".
-    pub top: Vec<(Cow<'a, str>, &'a str)>,
+    pub top: Vec<(Cow<'a, T>, &'a T)>,
     /// Property column names (normalised) in order of first appearance.
-    pub columns: Vec<Cow<'a, str>>,
+    pub columns: Vec<Cow<'a, T>>,
     /// Every property value in order of appearance with the index of its column in
     /// `columns` (the `[N]` index in the text is ignored, as in the original).
-    pub values: Vec<(usize, &'a str)>,
+    pub values: Vec<(usize, &'a T)>,
+}
+
+impl<T: Text + ?Sized> fmt::Debug for Parsed<'_, T>
+where
+    T::Owned: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parsed")
+            .field("top", &self.top)
+            .field("columns", &self.columns)
+            .field("values", &self.values)
+            .finish()
+    }
 }
 
 /// Whether a response may hold a `{KEY}` placeholder (it has a `{`): only such responses
@@ -38,65 +143,32 @@ pub fn may_have_placeholder(body: &[u8]) -> bool {
 ///
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
-pub fn parse(text: &str) -> Parsed<'_> {
+pub fn parse<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
+    let bytes = text.as_bytes();
     // Typical responses have a handful of top-level keys and columns: one allocation each.
     let mut parsed = Parsed {
         top: Vec::with_capacity(8),
         columns: Vec::with_capacity(8),
         // A property line takes some 30-60 bytes: start near the count, grow rarely.
-        values: Vec::with_capacity((text.len() / 64).max(8)),
+        values: Vec::with_capacity((bytes.len() / 64).max(8)),
     };
     // Built only for responses with many columns (see `column_of`).
-    let mut index: Option<HashMap<Cow<'_, str>, usize>> = None;
-    let bytes = text.as_bytes();
+    let mut index: Option<HashMap<Cow<'_, T>, usize>> = None;
     let mut start = 0;
     // The previous property line's `PROPERTY[NAME]` prefix as written, and its column: list
     // pages give each column as one run of lines, so most lines only need that prefix
     // compared and their value cut out.
-    let mut last: Option<(&str, usize)> = None;
+    let mut last: Option<(&[u8], usize)> = None;
     let mut ends = memchr_iter(b'\n', bytes);
     loop {
-        let (line, next) = match ends.next() {
+        let (end, next) = match ends.next() {
             // `\r\n` ends a line; a lone `\r` elsewhere stays in the text.
-            Some(nl) => {
-                let end = if nl > start && bytes[nl - 1] == b'\r' {
-                    nl - 1
-                } else {
-                    nl
-                };
-                (&text[start..end], Some(nl + 1))
-            }
-            None => (&text[start..], None),
+            Some(nl) if nl > start && bytes[nl - 1] == b'\r' => (nl - 1, Some(nl + 1)),
+            Some(nl) => (nl, Some(nl + 1)),
+            None => (bytes.len(), None),
         };
-        let same_column =
-            last.and_then(|(prefix, column)| Some((line.strip_prefix(prefix)?, column)));
-        if let Some((rest, column)) = same_column {
-            // Same result as the general path: the prefix holds no `=` and ends the key's
-            // name, so only the value remains to find.
-            // The `=` follows the `[N]` index within a few bytes: a plain scan beats memchr.
-            if let Some(value) = rest
-                .bytes()
-                .position(|b| b == b'=')
-                .and_then(|eq| value_from(rest, eq + 1))
-            {
-                parsed.values.push((column, value));
-            }
-        } else if let Some((key, value)) = split_line(line) {
-            match property_name(key) {
-                Some(raw_name) => {
-                    let column = column_of(&mut parsed.columns, &mut index, raw_name);
-                    last = line
-                        .get(..PROPERTY_PREFIX.len() + raw_name.len() + 1)
-                        .map(|prefix| (prefix, column));
-                    parsed.values.push((column, value));
-                }
-                None => {
-                    let key = upper(key);
-                    if key != "PROPERTY" {
-                        parsed.top.push((key, value));
-                    }
-                }
-            }
+        if let Some(line) = text.cut(start..end) {
+            parse_line(line, &mut parsed, &mut index, &mut last);
         }
         match next {
             Some(n) => start = n,
@@ -106,13 +178,56 @@ pub fn parse(text: &str) -> Parsed<'_> {
     parsed
 }
 
+fn parse_line<'a, T: Text + ?Sized>(
+    line: &'a T,
+    parsed: &mut Parsed<'a, T>,
+    index: &mut Option<HashMap<Cow<'a, T>, usize>>,
+    last: &mut Option<(&'a [u8], usize)>,
+) {
+    let bytes = line.as_bytes();
+    if let Some((prefix, column)) = *last {
+        if bytes.starts_with(prefix) {
+            // Same result as the general path: the prefix holds no `=` and ends the key's
+            // name, so only the value remains to find.
+            // The `=` follows the `[N]` index within a few bytes: a plain scan beats memchr.
+            let rest = &bytes[prefix.len()..];
+            if let Some(value) = rest
+                .iter()
+                .position(|&b| b == b'=')
+                .and_then(|eq| value_from(line, prefix.len() + eq + 1))
+            {
+                parsed.values.push((column, value));
+            }
+            return;
+        }
+    }
+    let Some((key, value)) = split_line(line) else {
+        return;
+    };
+    match property_name(key) {
+        Some(raw_name) => {
+            let column = column_of(&mut parsed.columns, index, raw_name);
+            *last = bytes
+                .get(..PROPERTY_PREFIX.len() + raw_name.as_bytes().len() + 1)
+                .map(|prefix| (prefix, column));
+            parsed.values.push((column, value));
+        }
+        None => {
+            let key = key.upper();
+            if key.as_ref().as_bytes() != b"PROPERTY" {
+                parsed.top.push((key, value));
+            }
+        }
+    }
+}
+
 /// The index of the column a property name (as written) belongs to, added if new.
-fn column_of<'a>(
-    columns: &mut Vec<Cow<'a, str>>,
-    index: &mut Option<HashMap<Cow<'a, str>, usize>>,
-    raw_name: &'a str,
+fn column_of<'a, T: Text + ?Sized>(
+    columns: &mut Vec<Cow<'a, T>>,
+    index: &mut Option<HashMap<Cow<'a, T>, usize>>,
+    raw_name: &'a T,
 ) -> usize {
-    let name = property_key(raw_name);
+    let name = raw_name.property_key();
     // Few columns: a linear scan beats hashing; many: switch to the index.
     let found = if columns.len() <= LINEAR_LOOKUP_MAX {
         columns.iter().position(|c| *c == name)
@@ -144,18 +259,18 @@ fn is_blank(b: u8) -> bool {
 
 /// `KEY = VALUE` per the original's regex `^([^=]*[^\t= ])[\t ]*=[\t ]*(.*)$`, with the
 /// value's trailing spaces and tabs removed.
-fn split_line(line: &str) -> Option<(&str, &str)> {
+fn split_line<T: Text + ?Sized>(line: &T) -> Option<(&T, &T)> {
     let bytes = line.as_bytes();
     let eq = memchr(b'=', bytes)?;
     let key_end = bytes[..eq]
         .iter()
         .rposition(|&b| !is_blank(b))
         .map(|i| i + 1)?;
-    Some((line.get(..key_end)?, value_from(line, eq + 1)?))
+    Some((line.cut(0..key_end)?, value_from(line, eq + 1)?))
 }
 
 /// The value of a line from `start` (just after its `=`): spaces and tabs trimmed.
-fn value_from(line: &str, start: usize) -> Option<&str> {
+fn value_from<T: Text + ?Sized>(line: &T, start: usize) -> Option<&T> {
     let bytes = line.as_bytes();
     let mut value_start = start;
     while value_start < bytes.len() && is_blank(bytes[value_start]) {
@@ -166,57 +281,27 @@ fn value_from(line: &str, start: usize) -> Option<&str> {
         value_end -= 1;
     }
     // All cut points sit next to ASCII bytes, so they are char boundaries.
-    line.get(value_start..value_end)
+    line.cut(value_start..value_end)
 }
 
 /// The text inside the first brackets of a `PROPERTY[...]` key (prefix matched
 /// case-insensitively), or `None` for a top-level key.
-fn property_name(key: &str) -> Option<&str> {
+fn property_name<T: Text + ?Sized>(key: &T) -> Option<&T> {
     let bytes = key.as_bytes();
     let n = PROPERTY_PREFIX.len();
     if bytes.len() < n || !bytes[..n].eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
     let close = memchr(b']', &bytes[n..])?;
-    key.get(n..n + close)
+    key.cut(n..n + close)
 }
 
 const PROPERTY_PREFIX: &[u8] = b"property[";
-
-/// Python's `str.upper()`, without a copy when the text is already upper-case ASCII.
-fn upper(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() {
-        if s.bytes().any(|b| b.is_ascii_lowercase()) {
-            Cow::Owned(s.to_ascii_uppercase())
-        } else {
-            Cow::Borrowed(s)
-        }
-    } else {
-        Cow::Owned(s.to_uppercase())
-    }
-}
 
 /// What Python's regex `\s` matches in a `str` (`str.isspace()`): Unicode White_Space plus
 /// the ASCII information separators U+001C..U+001F.
 fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// A property name as the original stores it: upper-cased, every whitespace removed.
-fn property_key(raw: &str) -> Cow<'_, str> {
-    let name = upper(raw);
-    let has_space = if name.is_ascii() {
-        // `is_python_space` on ASCII: \t \n \v \f \r, U+001C..U+001F and the space.
-        name.bytes()
-            .any(|b| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '))
-    } else {
-        name.chars().any(is_python_space)
-    };
-    if has_space {
-        Cow::Owned(name.chars().filter(|&c| !is_python_space(c)).collect())
-    } else {
-        name
-    }
 }
 
 /// Append `s` percent-encoded like `urllib.parse.quote(s)` (safe: `A-Za-z0-9_.-~/`).
@@ -446,6 +531,23 @@ mod tests {
         }
         assert_eq!(parse("ß=1").top[0].0, "SS");
         assert_eq!(parse("property[\u{1c}ä\u{2003}]=1").columns[0], "Ä");
+    }
+
+    #[test]
+    fn surrogate_bytes_parse_like_text() {
+        // "\u{dcff}" as Python's surrogatepass writes it: ED B3 BF.
+        let text: &[u8] =
+            b"code=200\nDESCRIPTION = \xed\xb3\xbf \nproperty[n\xed\xb3\xbfa me\xc3\xa4][0]=x";
+        let p = parse(text);
+        assert_eq!(p.top[0].0.as_ref(), b"CODE");
+        assert_eq!(p.top[1].1, b"\xed\xb3\xbf");
+        assert_eq!(p.columns[0].as_ref(), b"N\xed\xb3\xbfAME\xc3\x84");
+        assert_eq!(p.values, [(0, b"x".as_slice())]);
+        // Valid UTF-8 bytes give what the `str` parse gives.
+        let plain = "property[ä b][0]=1\nß=2";
+        let (bytes, text) = (parse(plain.as_bytes()), parse(plain));
+        assert_eq!(bytes.columns[0].as_ref(), text.columns[0].as_bytes());
+        assert_eq!(bytes.top[0].0.as_ref(), text.top[0].0.as_bytes());
     }
 
     #[test]

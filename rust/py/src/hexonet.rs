@@ -4,6 +4,7 @@ use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -66,9 +67,19 @@ fn detach_if_long<T: Ungil>(py: Python<'_>, len: usize, parse: impl Ungil + FnOn
 }
 
 /// `responseparser.parse`: the response hash `{KEY: value, "PROPERTY": {NAME: [values]}}`.
+/// A `str` with lone surrogates (no UTF-8 form) is parsed from its `surrogatepass` bytes.
 #[pyfunction]
-pub fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyDict>> {
-    let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
+pub fn hexonet_parse<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyDict>> {
+    if let Ok(text) = text.extract::<PyBackedStr>() {
+        let parsed = detach_if_long(py, text.len(), || hexonet::parse::<str>(&text));
+        return Ok(to_hash(py, &parsed, false)?.0);
+    }
+    let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
+    let bytes = encoded.cast_into::<PyBytes>()?;
+    let parsed = hexonet::parse::<[u8]>(bytes.as_bytes());
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
@@ -80,7 +91,7 @@ pub fn hexonet_parse<'py>(py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse)
+        std::str::from_utf8(body).ok().map(hexonet::parse::<str>)
     });
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
@@ -109,16 +120,55 @@ pub fn hexonet_parse_response<'py>(
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
 
+/// Parsed text as Python `str` objects.
+trait PyText: hexonet::Text {
+    /// A key (top-level or property name).
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>>;
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>>;
+}
+
+impl PyText for str {
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        // The usual top-level keys from statics, no cache look-up.
+        Ok(match self {
+            "CODE" => intern!(py, "CODE").clone(),
+            "DESCRIPTION" => intern!(py, "DESCRIPTION").clone(),
+            "QUEUETIME" => intern!(py, "QUEUETIME").clone(),
+            "RUNTIME" => intern!(py, "RUNTIME").clone(),
+            _ => key_object(py, self),
+        })
+    }
+
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        Ok(PyString::new(py, self))
+    }
+}
+
+/// Bytes of a `str` with lone surrogates (rare): decoded back the way they were encoded.
+impl PyText for [u8] {
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        self.value(py)
+    }
+
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        let text = PyBytes::new(py, self).call_method1(
+            intern!(py, "decode"),
+            (intern!(py, "utf-8"), intern!(py, "surrogatepass")),
+        )?;
+        Ok(text.cast_into::<PyString>()?)
+    }
+}
+
 /// The hash; with `one_row`, a response with exactly one record gives that record instead of
 /// the `PROPERTY` table (see `hexonet_parse_body`).
-fn to_hash<'py>(
+fn to_hash<'py, T: PyText + ?Sized>(
     py: Python<'py>,
-    parsed: &hexonet::Parsed<'_>,
+    parsed: &hexonet::Parsed<'_, T>,
     one_row: bool,
 ) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
     for (key, value) in &parsed.top {
-        hash.set_item(top_key(py, key), *value)?;
+        hash.set_item(key.key(py)?, value.value(py)?)?;
     }
     if parsed.columns.is_empty() {
         return Ok((hash, None));
@@ -128,7 +178,7 @@ fn to_hash<'py>(
         let row = PyDict::new(py);
         for &(column, value) in &parsed.values {
             if let Some(name) = parsed.columns.get(column) {
-                row.set_item(key_object(py, name), value)?;
+                row.set_item(name.key(py)?, value.value(py)?)?;
             }
         }
         return Ok((hash, Some(row)));
@@ -138,30 +188,18 @@ fn to_hash<'py>(
         .columns
         .iter()
         .map(|name| {
-            let key = key_object(py, name);
             let values = PyList::empty(py);
-            properties.set_item(&key, &values)?;
+            properties.set_item(name.key(py)?, &values)?;
             Ok(values)
         })
         .collect::<PyResult<Vec<_>>>()?;
     for &(column, value) in &parsed.values {
         if let Some(values) = columns.get(column) {
-            values.append(value)?;
+            values.append(value.value(py)?)?;
         }
     }
-    hash.set_item(pyo3::intern!(py, "PROPERTY"), properties)?;
+    hash.set_item(intern!(py, "PROPERTY"), properties)?;
     Ok((hash, None))
-}
-
-/// The key object of a top-level key: the usual ones from statics (no cache look-up).
-fn top_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
-    match key {
-        "CODE" => pyo3::intern!(py, "CODE").clone(),
-        "DESCRIPTION" => pyo3::intern!(py, "DESCRIPTION").clone(),
-        "QUEUETIME" => pyo3::intern!(py, "QUEUETIME").clone(),
-        "RUNTIME" => pyo3::intern!(py, "RUNTIME").clone(),
-        _ => key_object(py, key),
-    }
 }
 
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
@@ -198,6 +236,88 @@ pub fn hexonet_rows<'py>(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// `ferrolink.hexonet.Record`: one row of a response, a dict `{COLUMN: value}`. A native
+/// class so that a list page's records are made in one call ([`hexonet_records`]): a Python
+/// class costs an `__init__` call per record, more than building the row itself. The free
+/// list lets a page's records reuse the memory of the previous page's (not subclassable:
+/// a subclass would inherit the free list's deallocator).
+#[pyclass(
+    module = "ferrolink.hexonet.record",
+    name = "Record",
+    frozen,
+    freelist = 1024
+)]
+pub struct Record {
+    data: Py<PyDict>,
+}
+
+#[pymethods]
+impl Record {
+    #[new]
+    fn new(data: Bound<'_, PyDict>) -> Self {
+        Record {
+            data: data.unbind(),
+        }
+    }
+
+    /// The row dict itself (the same object on every call).
+    #[pyo3(name = "getData")]
+    fn get_data_camel<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.data.bind(py).clone()
+    }
+
+    fn get_data<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.data.bind(py).clone()
+    }
+
+    /// The value of column `key`, `None` when the row has none.
+    #[pyo3(name = "getDataByKey")]
+    fn get_data_by_key_camel<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.data.bind(py).get_item(key)
+    }
+
+    fn get_data_by_key<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.data.bind(py).get_item(key)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Record({})", self.data.bind(py).repr()?))
+    }
+
+    /// Pickling and `copy` work as for the original's plain Python class.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, pyo3::types::PyType>, (Bound<'py, PyDict>,)) {
+        (slf.get_type(), (slf.get().data.bind(slf.py()).clone(),))
+    }
+}
+
+/// One `Record` per row dict, in order (each wraps its row, not a copy).
+#[pyfunction]
+pub fn hexonet_records<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyList>> {
+    let records = rows
+        .iter()
+        .map(|row| {
+            let data = row
+                .cast_into::<PyDict>()
+                .map_err(|_| PyTypeError::new_err("every row must be a dict"))?;
+            Bound::new(py, Record::new(data))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, records)
 }
 
 type ConnectionTuple = (

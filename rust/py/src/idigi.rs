@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrolink_core::error::Error;
-use ferrolink_core::idigi::codec::{self, Decoded, FrameDecoder, Message};
+use ferrolink_core::idigi::codec::{self, Decoded, DecoderLimits, FrameDecoder, Message};
 use ferrolink_core::idigi::session::{Event, PushSession, SessionConfig};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -188,15 +188,22 @@ pub struct IdigiFrameDecoder {
 impl IdigiFrameDecoder {
     /// `message_types`: the classes for ConnectRequest, ConnectResponse, ack and unknown messages.
     #[new]
-    #[pyo3(signature = (message_types, max_frame_size=codec::DEFAULT_MAX_FRAME, max_payload_size=codec::DEFAULT_MAX_PAYLOAD))]
+    #[pyo3(signature = (message_types, max_frame_size=codec::DEFAULT_MAX_FRAME,
+                        max_payload_size=codec::DEFAULT_MAX_PAYLOAD,
+                        max_inflated_per_feed=codec::DEFAULT_MAX_INFLATED_PER_FEED))]
     fn new(
         message_types: (Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>),
         max_frame_size: usize,
         max_payload_size: usize,
+        max_inflated_per_feed: usize,
     ) -> Self {
         let (connect_request, connect_response, ack, unknown) = message_types;
         IdigiFrameDecoder {
-            inner: FrameDecoder::new(max_frame_size, max_payload_size),
+            inner: FrameDecoder::new(DecoderLimits {
+                max_frame: max_frame_size,
+                max_inflated_frame: max_payload_size,
+                max_inflated_per_feed,
+            }),
             types: MessageTypes {
                 connect_request,
                 connect_response,
@@ -273,6 +280,11 @@ impl IdigiFrameDecoder {
     fn buffered(&self) -> usize {
         self.inner.buffered()
     }
+
+    #[getter]
+    fn backlog(&self) -> usize {
+        self.inner.backlog()
+    }
 }
 
 fn secs(name: &str, value: f64) -> PyResult<Duration> {
@@ -297,7 +309,8 @@ impl IdigiPushSession {
     #[pyo3(signature = (host, port, username, password, monitor_id, *, tls=true, ca_file=None,
                         server_name=None, connect_timeout=10.0, idle_timeout=None,
                         keepalive=Some(30.0), max_frame_size=codec::DEFAULT_MAX_FRAME,
-                        max_payload_size=codec::DEFAULT_MAX_PAYLOAD, queue_frames=4096,
+                        max_payload_size=codec::DEFAULT_MAX_PAYLOAD,
+                        max_inflated_per_feed=codec::DEFAULT_MAX_INFLATED_PER_FEED, queue_frames=4096,
                         queue_bytes=64 << 20, backoff_initial=0.5, backoff_max=30.0,
                         max_attempts=None, tick=0.02))]
     #[allow(clippy::too_many_arguments)]
@@ -316,6 +329,7 @@ impl IdigiPushSession {
         keepalive: Option<f64>,
         max_frame_size: usize,
         max_payload_size: usize,
+        max_inflated_per_feed: usize,
         queue_frames: usize,
         queue_bytes: usize,
         backoff_initial: f64,
@@ -330,8 +344,11 @@ impl IdigiPushSession {
         config.connect_timeout = secs("connect_timeout", connect_timeout)?;
         config.idle_timeout = idle_timeout.map(|v| secs("idle_timeout", v)).transpose()?;
         config.keepalive = keepalive.map(|v| secs("keepalive", v)).transpose()?;
-        config.max_frame_size = max_frame_size;
-        config.max_payload_size = max_payload_size;
+        config.limits = DecoderLimits {
+            max_frame: max_frame_size,
+            max_inflated_frame: max_payload_size,
+            max_inflated_per_feed,
+        };
         config.queue_frames = queue_frames.max(1);
         config.queue_bytes = queue_bytes.max(1);
         config.backoff_initial = secs("backoff_initial", backoff_initial)?;

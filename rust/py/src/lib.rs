@@ -36,7 +36,7 @@ mod _core {
     #[pymodule_export]
     use crate::hexonet::{
         hexonet_parse, hexonet_parse_body, hexonet_parse_response, hexonet_post_body,
-        hexonet_post_data, hexonet_quote, hexonet_rows,
+        hexonet_post_data, hexonet_quote, hexonet_records, hexonet_rows, Record,
     };
 
     // iDigi push
@@ -44,6 +44,9 @@ mod _core {
     const IDIGI_DEFAULT_MAX_FRAME_SIZE: usize = ferrolink_core::idigi::codec::DEFAULT_MAX_FRAME;
     #[pymodule_export]
     const IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: usize = ferrolink_core::idigi::codec::DEFAULT_MAX_PAYLOAD;
+    #[pymodule_export]
+    const IDIGI_DEFAULT_MAX_INFLATED_PER_FEED: usize =
+        ferrolink_core::idigi::codec::DEFAULT_MAX_INFLATED_PER_FEED;
     #[pymodule_export]
     use crate::idigi::{
         idigi_encode_ack, idigi_encode_connect_response, idigi_encode_connection_request,

@@ -9,7 +9,7 @@ use std::fmt;
 use flate2::write::ZlibEncoder;
 use std::io::Write;
 
-use super::inflate::{inflate_all, Inflater};
+use super::inflate::{copied, inflate_all, inflated_bound, out_of_memory, Inflater};
 
 pub const CONNECT_REQUEST: u16 = 0x0001;
 pub const CONNECT_RESPONSE: u16 = 0x0002;
@@ -28,8 +28,38 @@ pub const FORMAT_JSON: u8 = 1;
 
 /// Default largest frame accepted (header size field).
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
-/// Default largest inflated payload.
-pub const DEFAULT_MAX_PAYLOAD: usize = 256 << 20;
+/// Default largest inflated payload of one frame. Real blocks are far smaller: a block holds
+/// at most `monBatchSize` messages (100 by default), the biggest being FileData events (files
+/// up to 120 KB, base64 in the envelope: about 170 KB each), so some 17 MB. 64 MiB leaves four
+/// times that, and a compressed block can never grow past what an uncompressed one may be.
+pub const DEFAULT_MAX_PAYLOAD: usize = 64 << 20;
+/// Default most inflated bytes one feed produces (frames past it wait for the next feed).
+/// With a 64 MiB per-frame cap, one feed holds at most 256 MiB of inflated payloads; a stream
+/// of bombs thus costs about 0.5 GiB at peak, counting the copies handed to Python.
+pub const DEFAULT_MAX_INFLATED_PER_FEED: usize = 256 << 20;
+
+/// What a [`FrameDecoder`] accepts from a peer: every allocation it makes is bounded by these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderLimits {
+    /// Largest frame (the header's size field); a bigger one fails the stream.
+    pub max_frame: usize,
+    /// Largest inflated payload of one frame; a bigger one is an error for that frame.
+    pub max_inflated_frame: usize,
+    /// Inflated bytes one feed may produce. Compressed frames past it stay buffered, in order
+    /// with everything after them, and come out of the next feed (an empty feed drains). One
+    /// frame is always inflated, so a feed never produces more than this or one frame's cap.
+    pub max_inflated_per_feed: usize,
+}
+
+impl Default for DecoderLimits {
+    fn default() -> Self {
+        DecoderLimits {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_inflated_frame: DEFAULT_MAX_PAYLOAD,
+            max_inflated_per_feed: DEFAULT_MAX_INFLATED_PER_FEED,
+        }
+    }
+}
 
 /// Malformed input or an unencodable value; the message says what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,21 +277,27 @@ enum State {
 /// Incremental decoder: feed it bytes as they arrive, in chunks of any size.
 ///
 /// Each body byte is copied at most once (straight from the input when a whole frame is
-/// present, else into a buffer pre-sized from the header), so reassembly is linear in the
-/// stream length whatever the read size. Errors in one frame's body (bad PayloadSize, bad
-/// compression) are reported for that frame only: the header's size keeps the stream aligned.
-/// An unacceptable header (oversized, impossible size) fails the decoder for good.
+/// present, else into a buffer that grows, amortised, with the bytes that actually arrived:
+/// a header's size reserves nothing), so reassembly is linear in the stream length whatever the
+/// read size. Errors in one frame's body (bad PayloadSize, bad compression) are reported for
+/// that frame only: the header's size keeps the stream aligned. An unacceptable header
+/// (oversized, impossible size) or a failed allocation fails the decoder for good.
 ///
 /// A feed frames everything first and then inflates the compressed payloads it found together,
 /// across threads when there are enough of them (see [`inflate_all`]); results keep stream order.
+/// At most [`DecoderLimits::max_inflated_per_feed`] is inflated per feed; the rest is held
+/// ([`backlog`](Self::backlog)) and comes first out of the next feed.
 pub struct FrameDecoder {
     state: State,
     header: [u8; HEADER_LEN],
     header_len: usize,
     body: Vec<u8>,
-    max_frame: usize,
-    max_payload: usize,
+    limits: DecoderLimits,
     inflater: Inflater,
+    /// Decoded frames held back by the inflate budget, in stream order (placeholders included).
+    held: Vec<Decoded>,
+    /// Their compressed payloads, slots relative to `held`.
+    held_payloads: Vec<PendingPayload<'static>>,
 }
 
 /// One decode result: a message, or the reason one frame was unusable.
@@ -298,22 +334,39 @@ impl PendingInflate<'_> {
     }
 }
 
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::new(DecoderLimits::default())
+    }
+}
+
 impl FrameDecoder {
-    pub fn new(max_frame: usize, max_payload: usize) -> Self {
+    pub fn new(limits: DecoderLimits) -> Self {
         FrameDecoder {
             state: State::Header,
             header: [0; HEADER_LEN],
             header_len: 0,
             body: Vec::new(),
-            max_frame,
-            max_payload,
+            limits,
             inflater: Inflater::new(),
+            held: Vec::new(),
+            held_payloads: Vec::new(),
         }
+    }
+
+    pub fn limits(&self) -> DecoderLimits {
+        self.limits
     }
 
     /// Bytes of an incomplete frame currently held.
     pub fn buffered(&self) -> usize {
         self.header_len + self.body.len()
+    }
+
+    /// Complete frames held back by the inflate budget; the next feed (even an empty one)
+    /// returns them first.
+    pub fn backlog(&self) -> usize {
+        self.held.len()
     }
 
     /// True between frames (nothing partial held).
@@ -331,9 +384,18 @@ impl FrameDecoder {
     /// compressed PublishMessage as a placeholder with an empty payload, and returns those
     /// payloads. Pass them to [`inflate`](Self::inflate) with the same `out` before reading it.
     pub fn frame<'a>(&mut self, mut data: &'a [u8], out: &mut Vec<Decoded>) -> PendingInflate<'a> {
+        // What the last feed held back goes first, in order.
+        let base = out.len();
         let mut pending = PendingInflate {
-            payloads: Vec::new(),
+            payloads: std::mem::take(&mut self.held_payloads)
+                .into_iter()
+                .map(|p| PendingPayload {
+                    slot: p.slot + base,
+                    ..p
+                })
+                .collect(),
         };
+        out.append(&mut self.held);
         while !data.is_empty() {
             match &mut self.state {
                 State::Failed(e) => {
@@ -378,11 +440,13 @@ impl FrameDecoder {
                         self.state = State::Header;
                         finish_frame(message_type, body, out, &mut pending);
                     } else {
-                        if self.body.is_empty() {
-                            // Sized once from the header: reassembly never reallocates.
-                            self.body.reserve_exact(size);
-                        }
                         let take = (size - self.body.len()).min(data.len());
+                        if let Err(e) = grow(&mut self.body, take, size) {
+                            self.body = Vec::new();
+                            self.state = State::Failed(e.clone());
+                            out.push(Err(e));
+                            break;
+                        }
                         self.body.extend_from_slice(&data[..take]);
                         data = &data[take..];
                         if self.body.len() == size {
@@ -398,13 +462,74 @@ impl FrameDecoder {
     }
 
     /// Second half of [`feed`](Self::feed): inflates `pending` and puts each payload, or the
-    /// reason it could not be inflated, in its frame's place in `out`.
-    pub fn inflate(&mut self, pending: PendingInflate<'_>, out: &mut [Decoded]) {
-        if pending.payloads.is_empty() {
-            return;
+    /// reason it could not be inflated, in its frame's place in `out`. Past the feed's inflate
+    /// budget, the remaining frames move from `out` into the decoder for the next feed.
+    pub fn inflate(&mut self, pending: PendingInflate<'_>, out: &mut Vec<Decoded>) {
+        let mut payloads = pending.payloads;
+        let cap = self.limits.max_inflated_frame;
+        // Inflate in waves whose worst case fits what is left of the budget, measuring after
+        // each wave. The first payload of a feed always goes (so every frame gets through);
+        // a feed thus produces at most the budget, or that one payload.
+        let mut left = self.limits.max_inflated_per_feed;
+        let mut done = 0;
+        while done < payloads.len() {
+            let mut end = done;
+            let mut worst = 0usize;
+            while let Some(p) = payloads.get(end) {
+                let bound = inflated_bound(p.as_ref().len()).min(cap);
+                if end > 0 && worst.saturating_add(bound) > left {
+                    break;
+                }
+                worst = worst.saturating_add(bound);
+                end += 1;
+            }
+            if end == done {
+                break;
+            }
+            let produced = self.place(&payloads[done..end], out);
+            left = left.saturating_sub(produced);
+            done = end;
         }
-        let results = inflate_all(&mut self.inflater, &pending.payloads, self.max_payload);
-        for (p, result) in pending.payloads.iter().zip(results) {
+        if done < payloads.len() {
+            self.hold(payloads.split_off(done), out);
+        }
+    }
+
+    /// Frames from the first unfinished payload on wait for the next feed, compressed bytes
+    /// copied out of the caller's buffer (a copy that finds no memory fails its frame only).
+    fn hold(&mut self, rest: Vec<PendingPayload<'_>>, out: &mut Vec<Decoded>) {
+        let first = rest.first().map_or(out.len(), |p| p.slot);
+        self.held = out.split_off(first);
+        self.held_payloads = Vec::with_capacity(rest.len());
+        for p in rest {
+            let slot = p.slot - first;
+            let body = match p.body {
+                Cow::Owned(body) => body,
+                Cow::Borrowed(body) => match copied(body) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        if let Some(held) = self.held.get_mut(slot) {
+                            *held = Err(e);
+                        }
+                        continue;
+                    }
+                },
+            };
+            self.held_payloads.push(PendingPayload {
+                slot,
+                block_id: p.block_id,
+                body: Cow::Owned(body),
+            });
+        }
+    }
+
+    /// Inflate `payloads` into their slots; returns the bytes produced.
+    fn place(&mut self, payloads: &[PendingPayload<'_>], out: &mut [Decoded]) -> usize {
+        let cap = self.limits.max_inflated_frame;
+        let results = inflate_all(&mut self.inflater, payloads, cap);
+        let mut produced = 0;
+        for (p, result) in payloads.iter().zip(results) {
+            produced += result.as_ref().map_or(0, Vec::len);
             let Some(slot) = out.get_mut(p.slot) else {
                 continue;
             };
@@ -420,6 +545,7 @@ impl FrameDecoder {
                 (Ok(_), _) => {}
             }
         }
+        produced
     }
 
     fn start_frame(&mut self, out: &mut Vec<Decoded>) {
@@ -433,10 +559,10 @@ impl FrameDecoder {
             PUBLISH_MESSAGE => Some(PUBLISH_PREFIX_LEN),
             _ => None,
         };
-        self.state = if size > self.max_frame {
+        self.state = if size > self.limits.max_frame {
             fail(format!(
                 "message type {message_type} declares {size} bytes, over the maximum frame size of {} bytes",
-                self.max_frame
+                self.limits.max_frame
             ))
         } else if let Some(min) = minimum {
             let exact = matches!(message_type, CONNECT_RESPONSE | PUBLISH_MESSAGE_RECEIVED);
@@ -466,6 +592,18 @@ impl FrameDecoder {
     }
 }
 
+/// Make room in a reassembly buffer for `take` more bytes of a `size`-byte body: amortised
+/// doubling (linear for big frames) that never goes past `size`, and fails rather than aborts.
+fn grow(body: &mut Vec<u8>, take: usize, size: usize) -> Result<(), CodecError> {
+    let need = body.len() + take;
+    if need <= body.capacity() {
+        return Ok(());
+    }
+    let target = need.max(body.capacity().saturating_mul(2)).min(size);
+    body.try_reserve_exact(target - body.len())
+        .map_err(|_| out_of_memory(target))
+}
+
 /// Decode one complete body into `out`; a compressed payload is queued in `pending` instead.
 fn finish_frame<'a>(
     message_type: u16,
@@ -492,17 +630,18 @@ fn finish_frame<'a>(
                 });
                 Ok(Message::Publish(publish))
             }
-            Ok(mut publish) => {
-                publish.payload = match body {
-                    Cow::Borrowed(b) => b[PUBLISH_PREFIX_LEN..].to_vec(),
-                    // A reassembled body becomes the payload: no second allocation for big frames.
-                    Cow::Owned(mut b) => {
-                        b.drain(..PUBLISH_PREFIX_LEN);
-                        b
-                    }
-                };
-                Ok(Message::Publish(publish))
-            }
+            Ok(mut publish) => match body {
+                Cow::Borrowed(b) => copied(&b[PUBLISH_PREFIX_LEN..]).map(|payload| {
+                    publish.payload = payload;
+                    Message::Publish(publish)
+                }),
+                // A reassembled body becomes the payload: no second allocation for big frames.
+                Cow::Owned(mut b) => {
+                    b.drain(..PUBLISH_PREFIX_LEN);
+                    publish.payload = b;
+                    Ok(Message::Publish(publish))
+                }
+            },
             Err(e) => Err(e),
         },
     };
@@ -581,7 +720,7 @@ mod tests {
     }
 
     fn decode_all(bytes: &[u8], chunk: usize) -> Vec<Decoded> {
-        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut d = FrameDecoder::default();
         let mut out = Vec::new();
         for c in bytes.chunks(chunk) {
             d.feed(c, &mut out);
@@ -692,7 +831,7 @@ mod tests {
 
     /// One frame per feed: batches of one are always inflated inline.
     fn decode_one_by_one(stream: &[u8]) -> Vec<Decoded> {
-        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut d = FrameDecoder::default();
         let mut out = Vec::new();
         let mut rest = stream;
         while !rest.is_empty() {
@@ -771,7 +910,7 @@ mod tests {
         // Uneven feeds: frames start in one feed and end in a later one.
         let n = stream.len();
         let cuts = [0, 5, 900, 40_000, 40_001, n / 2, n * 3 / 4, n];
-        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut d = FrameDecoder::default();
         let mut out = Vec::new();
         for w in cuts.windows(2) {
             let pending = d.frame(&stream[w[0]..w[1]], &mut out);
@@ -787,7 +926,7 @@ mod tests {
     #[test]
     fn pending_payloads_until_inflated() {
         let stream = mixed_stream(&[]);
-        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME, DEFAULT_MAX_PAYLOAD);
+        let mut d = FrameDecoder::default();
         let mut out = Vec::new();
         let pending = d.frame(&stream, &mut out);
         // 400 frames: 80 uncompressed (every 5th) are complete already, the rest wait.
@@ -799,8 +938,41 @@ mod tests {
     }
 
     #[test]
+    fn inflate_budget_holds_the_rest_in_order() {
+        let mut stream = Vec::new();
+        for i in 0..6u16 {
+            let p = vec![b'a' + i as u8; 100_000];
+            stream.extend(encode_publish(i, 1, COMPRESSION_ZLIB, FORMAT_JSON, &p).unwrap());
+        }
+        stream.extend(encode_ack(5, 200));
+        let mut d = FrameDecoder::new(DecoderLimits {
+            max_frame: 1 << 20,
+            max_inflated_frame: 100_000,
+            max_inflated_per_feed: 250_000,
+        });
+        let mut feeds = Vec::new();
+        let mut out = Vec::new();
+        d.feed(&stream, &mut out);
+        feeds.push(std::mem::take(&mut out));
+        while d.backlog() > 0 {
+            d.feed(&[], &mut out);
+            feeds.push(std::mem::take(&mut out));
+        }
+        // Each payload may inflate to the 100,000-byte cap: two fit a 250,000-byte budget.
+        assert_eq!(feeds.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 3]);
+        let all: Vec<Decoded> = feeds.into_iter().flatten().collect();
+        assert_eq!(all[..6].to_vec(), decode_one_by_one(&stream)[..6].to_vec());
+        assert!(matches!(all[6], Ok(Message::Ack { block_id: 5, .. })));
+        assert!(d.at_boundary());
+    }
+
+    #[test]
     fn malformed_frames() {
-        let mut d = FrameDecoder::new(1000, 1000);
+        let mut d = FrameDecoder::new(DecoderLimits {
+            max_frame: 1000,
+            max_inflated_frame: 1000,
+            ..DecoderLimits::default()
+        });
         let mut out = Vec::new();
         d.feed(
             &hex("0003 0000000f 0001 0001 00 01 00000006 0102030405"),
@@ -815,7 +987,11 @@ mod tests {
         assert!(out[3].as_ref().unwrap_err().message.contains("impossible"));
         d.feed(b"more", &mut out);
         assert!(out[4].as_ref().unwrap_err().message.contains("unusable"));
-        let mut d = FrameDecoder::new(1000, 1000);
+        let mut d = FrameDecoder::new(DecoderLimits {
+            max_frame: 1000,
+            max_inflated_frame: 1000,
+            ..DecoderLimits::default()
+        });
         out.clear();
         d.feed(&hex("0003 ffffffff"), &mut out);
         assert!(out[0]

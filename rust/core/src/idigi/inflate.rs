@@ -88,11 +88,11 @@ impl Inflater {
             // (calloc: pages never written cost nothing) that is returned without a copy.
             let mut fresh = Vec::new();
             let out = if capacity > SCRATCH_MAX {
-                fresh.resize(capacity, 0);
+                zeroed(&mut fresh, capacity)?;
                 &mut fresh[..]
             } else {
                 if self.scratch.len() < capacity {
-                    self.scratch.resize(capacity, 0);
+                    zeroed(&mut self.scratch, capacity)?;
                 }
                 &mut self.scratch[..capacity]
             };
@@ -102,7 +102,7 @@ impl Inflater {
                 self.decompressor.deflate_decompress(data, out)
             };
             match attempt {
-                Ok(n) if fresh.is_empty() => return Ok(self.scratch[..n].to_vec()),
+                Ok(n) if fresh.is_empty() => return copied(&self.scratch[..n]),
                 Ok(n) => {
                     fresh.truncate(n);
                     fresh.shrink_to_fit();
@@ -124,8 +124,39 @@ impl Inflater {
     }
 }
 
+/// Grow `buf` to `len` zeroed bytes, or report that the memory is not there.
+fn zeroed(buf: &mut Vec<u8>, len: usize) -> Result<(), CodecError> {
+    buf.try_reserve_exact(len.saturating_sub(buf.len()))
+        .map_err(|_| out_of_memory(len))?;
+    buf.resize(len, 0);
+    Ok(())
+}
+
+/// `data` in a new vector, or an error if the memory is not there.
+pub fn copied(data: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(data.len())
+        .map_err(|_| out_of_memory(data.len()))?;
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+/// An allocation sized by peer input failed: an error for that payload, never an abort.
+pub fn out_of_memory(bytes: usize) -> CodecError {
+    CodecError::new(format!("out of memory: cannot allocate {bytes} bytes"))
+}
+
+/// Most bytes `compressed` bytes of deflate data (any wrapping) can inflate to: deflate's
+/// densest code spends two bits on a 258-byte match, 1032:1, plus slack for a final block.
+pub fn inflated_bound(compressed: usize) -> usize {
+    compressed.saturating_mul(1032).saturating_add(1024)
+}
+
 fn gunzip(data: &[u8], max_output: usize) -> Result<Vec<u8>, CodecError> {
-    let mut out = Vec::with_capacity((data.len() * 4).min(max_output));
+    let mut out = Vec::new();
+    let guess = (data.len() * 4).min(max_output);
+    out.try_reserve_exact(guess)
+        .map_err(|_| out_of_memory(guess))?;
     let limit = u64::try_from(max_output)
         .unwrap_or(u64::MAX)
         .saturating_add(1);

@@ -24,7 +24,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use socket2::{SockRef, TcpKeepalive};
 
-use super::codec::{self, Decoded, FrameDecoder, Message, Publish};
+use super::codec::{self, Decoded, DecoderLimits, FrameDecoder, Message, Publish};
 use crate::error::{Error, ErrorKind};
 use crate::tls::load_roots;
 
@@ -46,8 +46,9 @@ pub struct SessionConfig {
     pub idle_timeout: Option<Duration>,
     /// TCP keepalive idle time (probes detect half-open connections).
     pub keepalive: Option<Duration>,
-    pub max_frame_size: usize,
-    pub max_payload_size: usize,
+    /// What the frame decoder accepts: a bomb or an oversized frame from the server is a
+    /// protocol error and a reconnect, never a swollen process.
+    pub limits: DecoderLimits,
     /// Queue bound in frames and in payload bytes; reading pauses beyond either.
     pub queue_frames: usize,
     pub queue_bytes: usize,
@@ -85,8 +86,7 @@ impl SessionConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: None,
             keepalive: Some(Duration::from_secs(30)),
-            max_frame_size: codec::DEFAULT_MAX_FRAME,
-            max_payload_size: codec::DEFAULT_MAX_PAYLOAD,
+            limits: DecoderLimits::default(),
             queue_frames: 4096,
             queue_bytes: 64 << 20,
             backoff_initial: Duration::from_millis(500),
@@ -581,8 +581,7 @@ fn connect(shared: &Shared) -> Result<(Conn, u16), Error> {
             Err(e) => return Err(io_error(&e, "reading the ConnectResponse")),
         }
     }
-    let (status, version) =
-        codec::decode_connect_response(&response).map_err(Error::protocol)?;
+    let (status, version) = codec::decode_connect_response(&response).map_err(Error::protocol)?;
     match status {
         200 => Ok((conn, version)),
         403 => Err(Error::new(
@@ -662,7 +661,7 @@ fn flush_acks(shared: &Shared, conn: &mut Conn, generation: u64) -> Result<(), E
 /// Read and decode until the connection ends, an error occurs or the session is stopped.
 fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Error> {
     let config = &shared.config;
-    let mut decoder = FrameDecoder::new(config.max_frame_size, config.max_payload_size);
+    let mut decoder = FrameDecoder::new(config.limits);
     let mut buf = vec![0u8; 256 * 1024];
     let mut decoded: Vec<Decoded> = Vec::new();
     let mut last_data = Instant::now();
@@ -672,25 +671,30 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Error> 
         }
         flush_acks(shared, &mut conn, generation)?;
         wait_for_room(shared, &mut conn, generation)?;
-        let n = match conn.read(&mut buf) {
-            // A TLS peer that hangs up without close_notify is, for us, just a hang-up.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(hangup(&decoder));
-            }
-            Ok(0) => return Err(hangup(&decoder)),
-            Ok(n) => n,
-            Err(e) if is_tick(&e) => {
-                if let Some(idle) = config.idle_timeout {
-                    if last_data.elapsed() >= idle {
-                        return Err(Error::new(
-                            ErrorKind::Timeout,
-                            format!("no data for {:.1} s (idle timeout)", idle.as_secs_f64()),
-                        ));
-                    }
+        // Frames the inflate budget held back come out before anything new is read.
+        let n = if decoder.backlog() > 0 {
+            0
+        } else {
+            match conn.read(&mut buf) {
+                // A TLS peer that hangs up without close_notify is, for us, just a hang-up.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(hangup(&decoder));
                 }
-                continue;
+                Ok(0) => return Err(hangup(&decoder)),
+                Ok(n) => n,
+                Err(e) if is_tick(&e) => {
+                    if let Some(idle) = config.idle_timeout {
+                        if last_data.elapsed() >= idle {
+                            return Err(Error::new(
+                                ErrorKind::Timeout,
+                                format!("no data for {:.1} s (idle timeout)", idle.as_secs_f64()),
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                Err(e) => return Err(io_error(&e, "reading from the push server")),
             }
-            Err(e) => return Err(io_error(&e, "reading from the push server")),
         };
         last_data = Instant::now();
         decoder.feed(&buf[..n], &mut decoded);

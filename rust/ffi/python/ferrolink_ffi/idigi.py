@@ -1,0 +1,264 @@
+"""iDigi push protocol: the frame decoder, the client's encoders and inflate, over libferrolink.
+
+Names, fields and values are those of ``ferrolink.idigi.codec``:
+
+>>> FrameDecoder().feed(encode_ack(0x01A7))
+[PublishMessageReceived(block_id=423, status=200, type=4)]
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, NamedTuple, Union
+
+from ._abi import check, failure, ffi, lib, take, view
+from .errors import InvalidArgumentError, ProtocolError
+
+__all__ = [
+    "COMPRESSION_NONE",
+    "COMPRESSION_ZLIB",
+    "CONNECTION_REQUEST",
+    "CONNECTION_RESPONSE",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_PAYLOAD_SIZE",
+    "FORMAT_JSON",
+    "FORMAT_XML",
+    "PUBLISH_MESSAGE",
+    "PUBLISH_MESSAGE_RECEIVED",
+    "STATUS_OK",
+    "ConnectionRequest",
+    "ConnectionResponse",
+    "Frame",
+    "FrameDecoder",
+    "FrameError",
+    "PublishMessage",
+    "PublishMessageReceived",
+    "UnknownMessage",
+    "encode_ack",
+    "encode_connection_request",
+    "encode_publish_message",
+    "inflate",
+]
+
+CONNECTION_REQUEST = 0x0001
+CONNECTION_RESPONSE = 0x0002
+PUBLISH_MESSAGE = 0x0003
+PUBLISH_MESSAGE_RECEIVED = 0x0004
+STATUS_OK = 200
+COMPRESSION_NONE = 0
+COMPRESSION_ZLIB = 1
+FORMAT_XML = 0
+FORMAT_JSON = 1
+_limits = lib.fl_idigi_limits_default()
+DEFAULT_MAX_FRAME_SIZE: int = _limits.max_frame_size
+DEFAULT_MAX_PAYLOAD_SIZE: int = _limits.max_payload_size
+del _limits
+
+
+class ConnectionRequest(NamedTuple):
+    version: int
+    username: str
+    password: str
+    monitor_id: int
+    type: int = CONNECTION_REQUEST
+
+    def __repr__(self) -> str:
+        # The password never appears in a repr.
+        return (
+            f"ConnectionRequest(version={self.version}, username={self.username!r}, "
+            f"monitor_id={self.monitor_id}, type={self.type})"
+        )
+
+
+class ConnectionResponse(NamedTuple):
+    status: int
+    version: int
+    type: int = CONNECTION_RESPONSE
+
+
+class PublishMessage(NamedTuple):
+    """One block of events; ``payload`` is already decompressed."""
+
+    block_id: int
+    count: int  # type: ignore[assignment]  # the protocol's name; shadows tuple.count
+    compression: int
+    format: int
+    payload: bytes
+    type: int = PUBLISH_MESSAGE
+
+    @property
+    def text(self) -> str:
+        """The payload decoded as UTF-8 (raises ``UnicodeDecodeError`` if it is not)."""
+        return self.payload.decode("utf-8")
+
+    @property
+    def is_json(self) -> bool:
+        return self.format == FORMAT_JSON
+
+
+class PublishMessageReceived(NamedTuple):
+    block_id: int
+    status: int
+    type: int = PUBLISH_MESSAGE_RECEIVED
+
+
+class UnknownMessage(NamedTuple):
+    """A message type the protocol does not define; its body was skipped exactly."""
+
+    message_type: int
+    size: int
+
+
+Frame = Union[
+    ConnectionRequest, ConnectionResponse, PublishMessage, PublishMessageReceived, UnknownMessage
+]
+
+
+class FrameError(ProtocolError):
+    """Malformed input. ``frames`` holds the good frames decoded in the same ``feed`` call."""
+
+    def __init__(self, message: str, frames: list[Frame], errors: list[str]) -> None:
+        super().__init__(message)
+        self.frames = frames
+        self.errors = errors
+
+
+def _frame(f: Any) -> Frame:
+    kind = f.message_type
+    if kind == PUBLISH_MESSAGE:
+        return PublishMessage(f.block_id, f.count, f.compression, f.format, view(f.payload))
+    if kind == PUBLISH_MESSAGE_RECEIVED:
+        return PublishMessageReceived(f.block_id, f.status)
+    if kind == CONNECTION_RESPONSE:
+        return ConnectionResponse(f.status, f.version)
+    if kind == CONNECTION_REQUEST:
+        user, password = view(f.username).decode(), view(f.password).decode()
+        return ConnectionRequest(f.version, user, password, f.monitor_id)
+    return UnknownMessage(kind, f.size)
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed`` bytes as they arrive, get back every completed frame.
+
+    Reassembly is linear in the stream length for any chunk size. A malformed frame raises
+    :class:`FrameError` (a :class:`ferrolink_ffi.errors.ProtocolError`) after the whole chunk
+    was processed; frames whose header was sound keep the stream aligned, while an unacceptable
+    header (oversized, impossible size) makes every later ``feed`` fail too.
+    """
+
+    def __init__(
+        self,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+    ) -> None:
+        if max_frame_size <= 0 or max_payload_size <= 0:
+            raise InvalidArgumentError("max_frame_size and max_payload_size must be positive")
+        try:
+            limits = ffi.new("FlIdigiLimits *", [max_frame_size, max_payload_size])
+        except OverflowError:
+            raise InvalidArgumentError("max_frame_size or max_payload_size is too large") from None
+        out = ffi.new("FlIdigiDecoder **")
+        check(lib.fl_idigi_decoder_new(limits, out))
+        self._decoder = ffi.gc(out[0], lib.fl_idigi_decoder_free)
+        self._batch = ffi.new("FlIdigiBatch *")
+        self._buffered = ffi.new("size_t *")
+        # cffi releases the GIL during calls: one thread at a time in a decoder.
+        self._lock = threading.Lock()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of an incomplete frame held."""
+        with self._lock:
+            check(lib.fl_idigi_decoder_buffered(self._decoder, self._buffered))
+            return int(self._buffered[0])
+
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
+        if type(data) is not bytes:
+            data = bytes(data)
+        frames: list[Frame] = []
+        errors: list[str] = []
+        decoder, batch = self._decoder, self._batch
+        with self._lock:
+            check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
+            while True:
+                status = lib.fl_idigi_decoder_take(decoder, batch)
+                if status == 0:
+                    run = batch.frames
+                    frames += [_frame(run[i]) for i in range(batch.len)]
+                elif status == lib.FL_STATUS_END:
+                    break
+                elif status == lib.FL_STATUS_PROTOCOL:
+                    errors.append(str(failure(status)))
+                else:
+                    raise failure(status)
+        if errors:
+            raise FrameError("; ".join(errors), frames, errors)
+        return frames
+
+
+def _check_range(name: str, value: int, bits: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < (1 << bits):
+        raise InvalidArgumentError(f"{name} must be an integer from 0 to {(1 << bits) - 1}")
+    return value
+
+
+def encode_connection_request(username: str, password: str, monitor_id: int) -> bytes:
+    """ConnectRequest: protocol version 1, UTF-8 credentials with byte lengths, u32 monitor id."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise InvalidArgumentError("username and password must be str")
+    user, pw = username.encode("utf-8"), password.encode("utf-8")
+    out = ffi.new("FlBuffer *")
+    status = lib.fl_idigi_encode_connect_request(
+        user, len(user), pw, len(pw), _check_range("monitor_id", monitor_id, 32), out
+    )
+    check(status)
+    return take(out)
+
+
+def encode_ack(block_id: int, status: int = STATUS_OK) -> bytes:
+    """The documented 10-byte PublishMessageReceived ``0004 00000004 <block id> <status>``."""
+    out = ffi.new("uint8_t[]", lib.FL_IDIGI_ACK_LEN)
+    check(
+        lib.fl_idigi_encode_ack(
+            _check_range("block_id", block_id, 16),
+            _check_range("status", status, 16),
+            out,
+            len(out),
+        )
+    )
+    return bytes(ffi.buffer(out))
+
+
+def encode_publish_message(
+    block_id: int,
+    payload: Union[bytes, str],
+    *,
+    count: int = 1,
+    compression: int = COMPRESSION_NONE,
+    format: int = FORMAT_JSON,
+) -> bytes:
+    """PublishMessage; compresses with zlib when ``compression`` is 1."""
+    data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    out = ffi.new("FlBuffer *")
+    status = lib.fl_idigi_encode_publish(
+        _check_range("block_id", block_id, 16),
+        _check_range("count", count, 16),
+        _check_range("compression", compression, 8),
+        _check_range("format", format, 8),
+        data,
+        len(data),
+        out,
+    )
+    check(status)
+    return take(out)
+
+
+def inflate(
+    data: Union[bytes, bytearray, memoryview], max_size: int = DEFAULT_MAX_PAYLOAD_SIZE
+) -> bytes:
+    """Decompress one payload: zlib, raw deflate or gzip (sniffed). Corrupt data, or more than
+    ``max_size`` bytes of output, raises :class:`ProtocolError`."""
+    raw = bytes(data)
+    out = ffi.new("FlBuffer *")
+    check(lib.fl_inflate(raw, len(raw), _check_range("max_size", max_size, 63), out))
+    return take(out)
