@@ -203,13 +203,10 @@ def test_a_dropped_server_connection_is_recovered(
     run(main)
 
 
-def test_an_unreachable_host_raises_unexpected_error(
-    exp_sandbox: Sandbox, exp_options: Any
-) -> None:
+def test_an_unreachable_host_raises_network_error(exp_sandbox: Sandbox, exp_options: Any) -> None:
     async def main() -> None:
-        options = exp_options(exp_sandbox, enable_network=False)
-        options["host"] = "https://127.0.0.1:9"  # nothing listens there
-        with pytest.raises(exp.UnexpectedError):
+        options = exp_options(exp_sandbox, host="https://127.0.0.1:9", timeout=2)
+        with pytest.raises(exp.NetworkError, match=r"could not connect to https://127\.0\.0\.1:9"):
             await exp.AsyncExp(**options).start()
 
     run(main)

@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote, urlencode
 
-from ..errors import TransportError
+from ..errors import ConnectError, TransportError
 from ..http import Client, Response
 from ..redact import mask_issued
 from .auth import Credentials
-from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ExpError,
+    NetworkError,
+    UnexpectedError,
+    UsageError,
+)
 
 __all__ = ["Call", "Flow", "Session", "SessionState", "path_of"]
 
@@ -161,8 +168,11 @@ class SessionState:
             headers.append(("Authorization", f"Bearer {token}"))
         return headers
 
-    def _transport_error(self, method: str, path: str, exc: TransportError) -> UnexpectedError:
+    def _transport_error(self, method: str, path: str, exc: TransportError) -> ExpError:
+        """``NetworkError`` when the host could not be reached, else ``UnexpectedError``."""
         message = mask_issued(str(exc), self._secrets())
+        if isinstance(exc, ConnectError):
+            return NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
         return UnexpectedError(f"EXP {method} {path}: {message}", host=self.host)
 
     def _retries(self, reply: Response) -> bool:
