@@ -5,7 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's duration is printed when the next one starts (and at exit, pass or fail).
+step_name=""
+step_start=$SECONDS
+step_done() {
+  [ -z "$step_name" ] || printf '<== %s: %d s\n' "$step_name" $((SECONDS - step_start))
+}
+step() { step_done; step_name="$*"; step_start=$SECONDS; printf '\n==> %s\n' "$*"; }
+trap 'step_done; printf "<== total: %d s\n" "$SECONDS"' EXIT
 
 step "OS packages (nginx, mosquitto, tinyproxy, apache2)"
 missing=()
@@ -29,9 +36,6 @@ python3 -m venv "$venv"
 . "$venv/bin/activate"
 python -m pip install -q --upgrade pip
 python -m pip install -q -r requirements-test.txt
-if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
-  python -m pip install -q --no-deps -r requirements-nodeps.txt
-fi
 
 step "Rust: fmt, clippy, tests"
 cargo fmt --all --check
@@ -47,6 +51,13 @@ case "$installed" in
   "$venv"/*) echo "ferrolink imported from the installed wheel: $installed" ;;
   *) echo "ferrolink imported from $installed, not from the wheel" >&2; exit 1 ;;
 esac
+
+step "Original SDKs for the side-by-side tests, without their dependencies"
+# From here on every pip install in this venv is --no-deps: a resolving one would report
+# these packages' unmet (unused) dependencies as resolver errors.
+if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
+  python -m pip install -q --no-deps -r requirements-nodeps.txt
+fi
 
 step "Python: ruff, mypy --strict"
 ruff check python tests benches
@@ -67,3 +78,44 @@ python -m pytest -q -p no:cacheprovider --import-mode=importlib --benchmark-disa
 
 step "ferrolink demo"
 (cd /tmp && ferrolink demo)
+
+step "libferrolink (rust/ffi): Rust tests, the generated header, the C example"
+need=()
+command -v cbindgen >/dev/null 2>&1 || need+=(cbindgen)
+command -v pypy3 >/dev/null 2>&1 || need+=(pypy3 pypy3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+cargo test -p ferrolink-ffi --quiet
+# The checked-in header must be exactly what cbindgen makes of the sources.
+(cd rust/ffi && cbindgen --quiet --config cbindgen.toml --output include/ferrolink.h)
+git diff --exit-code -- rust/ffi/include/ferrolink.h
+rm -rf dist-ffi
+maturin build --release --quiet -m rust/ffi/Cargo.toml --out dist-ffi
+# One wheel for CPython and PyPy: the glob fails unless it is tagged py3-none-<platform>.
+ffi_wheel=$(ls dist-ffi/ferrolink_ffi-*-py3-none-*.whl)
+cc -std=c99 -Wall -Wextra -Werror -pedantic -Irust/ffi/include rust/ffi/examples/decode_push.c \
+  -L"$root/target/release" -lferrolink -Wl,-rpath,"$root/target/release" -o target/decode_push
+target/decode_push
+
+step "ferrolink-ffi on CPython: lint, types, tests and the cross-check against ferrolink"
+# --no-deps: cffi is in requirements-test.txt, and resolving would report the unmet
+# dependencies of the peers installed without theirs.
+python -m pip install -q --no-deps --force-reinstall "$ffi_wheel"
+ruff check rust/ffi/python tests_ffi
+ruff format --check rust/ffi/python tests_ffi
+mypy rust/ffi/python/ferrolink_ffi
+python -m pytest -q -p no:cacheprovider -W error tests_ffi
+python -m pytest -q -p no:cacheprovider --benchmark-disable benches/test_ffi.py
+
+step "ferrolink-ffi on PyPy (Debian's pypy3, fresh venv): tests, benchmark smoke run"
+pypy_venv="$root/.venv-pypy"
+rm -rf "$pypy_venv"
+pypy3 -m venv "$pypy_venv"
+"$pypy_venv/bin/python" -m pip install -q pytest pytest-benchmark requests six arrow "$ffi_wheel"
+"$pypy_venv/bin/python" -m pip install -q --no-deps devicecloud==0.5.10
+"$pypy_venv/bin/python" -m pytest -q -p no:cacheprovider -W error tests_ffi
+"$pypy_venv/bin/python" -m pytest -q -p no:cacheprovider --noconftest --benchmark-disable \
+  benches/test_ffi.py

@@ -249,16 +249,15 @@ def _redirect_target(
     location = next((v for k, v in headers if k.lower() == "location"), None)
     if not location:
         return None
-    url = urljoin(url, location)
     if hops >= MAX_REDIRECTS:
         # A server may redirect to the same URL and answer the next time: only the hop count
         # tells a loop.
         raise ProtocolError(
             f"more than {MAX_REDIRECTS} redirects (a redirect loop?), "
-            f"the last to {redact_url(url)}",
+            f"the last from {redact_url(url)}",
             host=urlsplit(url).hostname,
         )
-    return url
+    return urljoin(url, location)
 
 
 def _log_reply(method: str, url: str, status: int, data: bytes) -> None:

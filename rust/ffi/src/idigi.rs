@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use ferrolink_core::idigi::codec::{self, Decoded, FrameDecoder, Message};
+use ferrolink_core::idigi::codec::{self, Decoded, DecoderLimits, FrameDecoder, Message};
 use ferrolink_core::idigi::inflate::Inflater;
 
 use crate::{
@@ -176,7 +176,11 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
             ));
         }
         let decoder = FlIdigiDecoder {
-            inner: FrameDecoder::new(limits.max_frame_size, limits.max_payload_size),
+            inner: FrameDecoder::new(DecoderLimits {
+                max_frame: limits.max_frame_size,
+                max_inflated_frame: limits.max_payload_size,
+                ..DecoderLimits::default()
+            }),
             scratch: Vec::new(),
             ready: VecDeque::new(),
             taken: Vec::new(),

@@ -3,12 +3,13 @@
 use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
-use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+use crate::errors::type_error;
 
 /// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
 /// few dozen names, so reusing one interned string per name saves an allocation and a hash
@@ -74,12 +75,12 @@ pub fn hexonet_parse<'py>(
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if let Ok(text) = text.extract::<PyBackedStr>() {
-        let parsed = detach_if_long(py, text.len(), || hexonet::parse::<str>(&text));
+        let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
         return Ok(to_hash(py, &parsed, false)?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
-    let parsed = hexonet::parse::<[u8]>(bytes.as_bytes());
+    let parsed = hexonet::parse_text::<[u8]>(bytes.as_bytes());
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
@@ -91,7 +92,7 @@ pub fn hexonet_parse<'py>(
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse::<str>)
+        std::str::from_utf8(body).ok().map(hexonet::parse)
     });
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
@@ -214,7 +215,7 @@ pub fn hexonet_rows<'py>(
     for (key, values) in properties.iter() {
         let values = values
             .cast_into::<PyList>()
-            .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
+            .map_err(|_| type_error("every PROPERTY column must be a list of values"))?;
         columns.push((key, values));
     }
     let lengths: Vec<usize> = columns.iter().map(|(_, v)| v.len()).collect();
@@ -313,7 +314,7 @@ pub fn hexonet_records<'py>(
         .map(|row| {
             let data = row
                 .cast_into::<PyDict>()
-                .map_err(|_| PyTypeError::new_err("every row must be a dict"))?;
+                .map_err(|_| type_error("every row must be a dict"))?;
             Bound::new(py, Record::new(data))
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -352,7 +353,7 @@ pub fn hexonet_post_data(
     Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
 }
 
-/// The unsecured form body as bytes, after `fields`: the connection fields as
+/// The form body as bytes, after `fields`: the connection fields as
 /// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
 #[pyfunction]
 pub fn hexonet_post_body<'py>(
