@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use ferrolink_core::error::{Error, ErrorKind};
+
 pub mod hexonet;
 pub mod idigi;
 pub mod myqtthub;
@@ -101,9 +103,20 @@ impl Failure {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(FlStatus::InvalidArgument, message)
     }
+}
 
-    pub(crate) fn protocol(message: impl Into<String>) -> Self {
-        Self::new(FlStatus::Protocol, message)
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let status = match e.kind {
+            ErrorKind::InvalidArgument => FlStatus::InvalidArgument,
+            ErrorKind::Protocol | ErrorKind::BadRequest => FlStatus::Protocol,
+            // The codecs behind this ABI never connect anywhere: any other kind is a bug here.
+            ErrorKind::Connect
+            | ErrorKind::Timeout
+            | ErrorKind::Tls
+            | ErrorKind::Authentication => FlStatus::Internal,
+        };
+        Failure::new(status, e.to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 //! MyQttHub REST bridge: `/publish` bodies (base64 fused in) and `/pull` reply decoding.
 
-use ferrolink_core::mqtt::{self, Member, Publish};
+use ferrolink_core::error::Error;
+use ferrolink_core::myqtthub::{self, Member, Publish};
 
 use crate::{
     deliver, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice, FlStatus,
@@ -87,8 +88,7 @@ pub unsafe extern "C" fn fl_myqtthub_publish_body(
             retain,
             dup,
         };
-        let body =
-            mqtt::publish_body(token, &msg).map_err(|e| crate::Failure::invalid(e.to_string()))?;
+        let body = myqtthub::publish_body(token, &msg).map_err(Error::from)?;
         deliver(out, body)
     })
 }
@@ -110,8 +110,7 @@ pub unsafe extern "C" fn fl_myqtthub_decode_pull(
         *out = std::ptr::null();
         // SAFETY: caller contract.
         let body = unsafe { input(body, len, "body") }?;
-        let messages =
-            mqtt::decode_pull(body).map_err(|e| crate::Failure::protocol(e.to_string()))?;
+        let messages = myqtthub::decode_pull(body).map_err(Error::protocol)?;
         let mut bytes = Vec::new();
         let mut members = Vec::new();
         for (message, fields) in messages.iter().enumerate() {

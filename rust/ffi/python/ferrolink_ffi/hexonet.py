@@ -17,18 +17,19 @@ __all__ = ["command_block", "parse", "post_data"]
 
 
 def _text(data: Any) -> str:
-    return view(data).decode("utf-8")
+    return view(data).decode("utf-8", "surrogatepass")
 
 
 def parse(raw: str) -> dict[str, Any]:
     """The response hash: ``{"CODE": "200", ..., "PROPERTY": {"NAME": ["v0", ...]}}``.
 
-    Never raises for any ``str`` that encodes to UTF-8: lines that are not ``KEY = VALUE`` are
-    skipped, and a top-level key ``PROPERTY`` (no brackets) is ignored.
+    Never raises for any ``str`` (lone surrogates included): lines that are not
+    ``KEY = VALUE`` are skipped, and a top-level key ``PROPERTY`` (no brackets) is ignored.
     """
     if not isinstance(raw, str):
         raise TypeError(f"parse expects str, got {type(raw).__name__}")
-    data = raw.encode("utf-8")
+    # A lone surrogate has no UTF-8 form: it crosses as its surrogatepass bytes and comes back.
+    data = raw.encode("utf-8", "surrogatepass")
     out = ffi.new("const FlHexonetResponse **")
     check(lib.fl_hexonet_parse(data, len(data), out))
     response = out[0]
