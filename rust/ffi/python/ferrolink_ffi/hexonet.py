@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
-from ._abi import check, ffi, lib, take, view
+from ._abi import check, consume, ffi, lib, view
 
 __all__ = ["command_block", "parse", "post_data"]
 
@@ -66,7 +66,7 @@ def command_block(pairs: Iterable[tuple[str, str]]) -> str:
     array = ffi.new("FlHexonetEntry[]", entries)
     out = ffi.new("FlBuffer *")
     check(lib.fl_hexonet_command_block(array, len(entries), out))
-    return take(out).decode("utf-8")
+    return consume(out).decode("utf-8")
 
 
 def post_data(
@@ -92,4 +92,4 @@ def post_data(
     text = block.encode("utf-8")
     out = ffi.new("FlBuffer *")
     check(lib.fl_hexonet_post_data(connection, text, len(text), secured, out))
-    return take(out).decode("utf-8")
+    return consume(out).decode("utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple, Union
 
-from ._abi import check, failure, ffi, lib, take, view
+from ._abi import check, consume, failure, ffi, lib, view
 from .errors import InvalidArgumentError, ProtocolError
 
 __all__ = [
@@ -200,7 +200,7 @@ class FrameDecoder:
             check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
             while True:
                 status = lib.fl_idigi_decoder_take(decoder, batch)
-                if status == 0:
+                if status == lib.FL_STATUS_OK:
                     run = batch.frames
                     frames += [_frame(run[i]) for i in range(batch.len)]
                 elif status == lib.FL_STATUS_END:
@@ -230,7 +230,7 @@ def encode_connection_request(username: str, password: str, monitor_id: int) -> 
         user, len(user), pw, len(pw), _check_range("monitor_id", monitor_id, 32), out
     )
     check(status)
-    return take(out)
+    return consume(out)
 
 
 def encode_ack(block_id: int, status: int = STATUS_OK) -> bytes:
@@ -268,7 +268,7 @@ def encode_publish_message(
         out,
     )
     check(status)
-    return take(out)
+    return consume(out)
 
 
 def inflate(
@@ -279,4 +279,4 @@ def inflate(
     raw = bytes(data)
     out = ffi.new("FlBuffer *")
     check(lib.fl_inflate(raw, len(raw), _check_range("max_size", max_size, 63), out))
-    return take(out)
+    return consume(out)
