@@ -5,7 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's duration is printed when the next one starts (and at exit, pass or fail).
+step_name=""
+step_start=$SECONDS
+step_done() {
+  [ -z "$step_name" ] || printf '<== %s: %d s\n' "$step_name" $((SECONDS - step_start))
+}
+step() { step_done; step_name="$*"; step_start=$SECONDS; printf '\n==> %s\n' "$*"; }
+trap 'step_done; printf "<== total: %d s\n" "$SECONDS"' EXIT
 
 step "OS packages (nginx, mosquitto, tinyproxy, apache2)"
 missing=()
@@ -29,9 +36,6 @@ python3 -m venv "$venv"
 . "$venv/bin/activate"
 python -m pip install -q --upgrade pip
 python -m pip install -q -r requirements-test.txt
-if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
-  python -m pip install -q --no-deps -r requirements-nodeps.txt
-fi
 
 step "Rust: fmt, clippy, tests"
 cargo fmt --all --check
@@ -47,6 +51,13 @@ case "$installed" in
   "$venv"/*) echo "ferrolink imported from the installed wheel: $installed" ;;
   *) echo "ferrolink imported from $installed, not from the wheel" >&2; exit 1 ;;
 esac
+
+step "Original SDKs for the side-by-side tests, without their dependencies"
+# Last pip install of the run: any later one would report these packages' unmet (unused)
+# dependencies as resolver errors.
+if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
+  python -m pip install -q --no-deps -r requirements-nodeps.txt
+fi
 
 step "Python: ruff, mypy --strict"
 ruff check python tests benches

@@ -14,6 +14,14 @@ from ferrolink.http import Client
 from ferrolink.sandbox.echo import EchoService
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_dev_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``--sandbox`` in tests starts a private sandbox, never attaches to a developer's one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FERROLINK_SANDBOX_STATE", str(tmp_path_factory.mktemp("no-dev") / "none"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def echo_sandbox() -> Iterator[ferrolink.sandbox.Sandbox]:
     with ferrolink.sandbox.start(["echo"]) as sb:

@@ -277,6 +277,6 @@ def test_secrets_never_reach_logs_or_reprs(
     device.stop()
 
 
-def test_unreachable_host_raises_unexpected_error(exp_sandbox: Sandbox, exp_options: Any) -> None:
-    with pytest.raises(exp.UnexpectedError):
+def test_unreachable_host_raises_network_error(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    with pytest.raises(exp.NetworkError, match=r"could not connect to https://127\.0\.0\.1:9"):
         exp.start(**exp_options(exp_sandbox, host="https://127.0.0.1:9", timeout=2))

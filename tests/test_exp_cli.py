@@ -23,9 +23,11 @@ def test_broadcast_prints_the_responses(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_bad_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["exp", "--sandbox", "devices", "no-equals-sign"]) == 1
-    assert "not KEY=VALUE" in capsys.readouterr().err
-    assert main(["exp", "--sandbox", "broadcast", "c", "n", "{not json"]) == 1
-    assert "JSONDecodeError" in capsys.readouterr().err
-    assert main(["exp", "devices"]) == 1
+    assert main(["exp", "--sandbox", "devices", "no-equals-sign"]) == 2
+    assert (
+        "ferrolink exp: error: filter 'no-equals-sign' is not KEY=VALUE" in capsys.readouterr().err
+    )
+    assert main(["exp", "--sandbox", "broadcast", "c", "n", "{not json"]) == 2
+    assert "ferrolink exp: error: the payload is not JSON" in capsys.readouterr().err
+    assert main(["exp", "devices"]) == 2
     assert "--host" in capsys.readouterr().err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
 import ferrolink.sandbox
+from ferrolink._cli import progress
 from ferrolink.cli import main
 from ferrolink.demo import Report
 from ferrolink.hexonet.demo import demo
@@ -36,7 +38,21 @@ def test_cli_all_pages_json(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data["code"] == 200 and len(data["rows"]) == 2500
-    assert "2500/2500" in captured.err  # progress bar on stderr
+    assert "2500/2500" not in captured.err  # no progress bar: stderr is not a terminal
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_only_on_a_terminal() -> None:
+    tty, pipe = Terminal(), io.StringIO()
+    for done in (1000, 2000, 2500):
+        progress(done, 2500, tty)
+        progress(done, 2500, pipe)
+    assert pipe.getvalue() == ""
+    assert tty.getvalue().endswith("\r[" + "#" * 30 + "] 2500/2500\n")
 
 
 def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,8 +81,6 @@ def test_cli_credentials_from_environment(
 
 
 def test_demo_section() -> None:
-    import io
-
     out = io.StringIO()
     report = Report(out)
     with ferrolink.sandbox.start(["hexonet"]) as sb:

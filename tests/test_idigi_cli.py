@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import signal
@@ -10,7 +11,10 @@ import sys
 import threading
 import time
 
+import pytest
+
 import ferrolink.sandbox
+from ferrolink import demo
 from ferrolink.idigi import push_client
 from ferrolink.sandbox.idigi import IdigiService
 
@@ -81,6 +85,9 @@ def test_cli_push_replaces_monitor_prints_events_and_cleans_up() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            reader.join(5)
+            assert proc.stdout is not None
+            proc.stdout.close()
         while not lines.empty():
             output.append(lines.get())
         text = "".join(output)
@@ -88,3 +95,15 @@ def test_cli_push_replaces_monitor_prints_events_and_cleans_up() -> None:
         assert "Data Received {" in text
         assert svc.password not in text
         assert svc.monitor_ids() == []  # the monitor was deleted on the way out
+
+
+def test_demo_announces_the_fault_and_logs_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(demo, "DEMOS", {"idigi": "ferrolink.idigi.demo:demo"})
+    out = io.StringIO()
+    assert demo.run(out) == 0
+    text = out.getvalue()
+    assert "..  injecting a fault: the server drops the push connection mid-frame" in text
+    assert "ok  expected reconnect after the fault" in text
+    assert capsys.readouterr().err == "", "the reconnect's warnings are held while it passes"

@@ -147,7 +147,7 @@ def test_conn_is_http_client_compatible(sb: ferrolink.sandbox.Sandbox) -> None:
     first, rest = response.read(1), response.read()
     assert [str(len(first + rest))] == length and json.loads(first + rest) is not None
     response.close()
-    assert response.isclosed()
+    assert response.isclosed() and response.read() == b""
     conn.request("POST", "/publish", b"not json", {})
     assert conn.getresponse().status == 400
     assert myqtthub.publish(session, "tutorial/x", 0, b"1") == (True, "Publish ok")

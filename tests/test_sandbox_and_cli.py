@@ -54,9 +54,10 @@ def test_cli_version() -> None:
     assert out.stdout.strip() == f"ferrolink {ferrolink.__version__}"
 
 
-def test_cli_sandbox_runs_until_interrupted() -> None:
+def test_cli_sandbox_runs_until_interrupted(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
     process = subprocess.Popen(
-        [*CLI, "sandbox", "echo"],
+        [*CLI, "sandbox", "echo", "--state-file", str(state_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -69,20 +70,37 @@ def test_cli_sandbox_runs_until_interrupted() -> None:
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             lines.append(line)
-            if line.strip().startswith("https"):
+            if " https " in line:
                 break
         url = lines[-1].split()[-1]
-        ca_line = next(line for line in lines if line.startswith("CA file:"))
-        with Client(ca_file=ca_line.split(":", 1)[1].strip(), trust_env=False) as c:
+        ca_file = next(line for line in lines if line.startswith("CA file")).split()[-1]
+        assert state_file.exists()
+        with Client(ca_file=ca_file, trust_env=False) as c:
             assert c.get(url + "/echo").status == 200
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=15)
         assert process.returncode == 0
         assert "sandbox stopped" in out
+        assert not state_file.exists()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_fixed_ports_and_state_of_an_in_process_sandbox() -> None:
+    from ferrolink.sandbox.ports import free_port
+    from ferrolink.sandbox.state import State
+
+    base = free_port()  # the echo listeners sit at base+45 and base+46
+    with ferrolink.sandbox.start(["echo"], port_base=base - 45) as sb:
+        assert sb.url("echo", "https") == f"https://127.0.0.1:{base}"
+        state = State.of(sb)
+        assert state.port("echo", "http") == base + 1
+        assert state.url("echo") == sb.url("echo")
+        assert state.credentials("echo") == {}
+        with pytest.raises(ferrolink.sandbox.ports.PortInUseError, match=f"port {base} "):
+            ferrolink.sandbox.start(["echo"], port_base=base - 45)
 
 
 def test_cli_without_command_prints_help() -> None:
@@ -131,3 +149,38 @@ def test_sandbox_certificates_pass_strict_x509_verification(
         assert conn.getresponse().status == 200
     finally:
         conn.close()
+
+
+def test_state_file_round_trip_dead_pid_and_bad_files(tmp_path: Path) -> None:
+    import json
+
+    from ferrolink.sandbox import state
+
+    path = tmp_path / "new-dir" / "state.json"
+    with ferrolink.sandbox.start(["echo"]) as sb:
+        current = state.State.of(sb)
+        current.write(path)
+        assert state.read(path) == current
+        path.write_text(json.dumps(dict(current.to_json(), pid=2**22 + 1)))
+        assert state.read(path) is None, "a sandbox whose pid is gone counts as absent"
+        for bad in ("{", json.dumps({"version": 2}), json.dumps({"version": 1, "pid": 1})):
+            path.write_text(bad)
+            with pytest.raises(state.StateFileError, match="is not valid"):
+                state.read(path)
+        current.write(path)
+        current.remove(path)
+        assert not path.exists()
+    assert state.read(tmp_path / "absent.json") is None
+
+
+def test_state_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ferrolink.sandbox import state
+
+    monkeypatch.delenv(state.ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert state.resolve() == tmp_path / "ferrolink" / "sandbox.json"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert state.resolve() == Path.home() / ".local" / "state" / "ferrolink" / "sandbox.json"
+    monkeypatch.setenv(state.ENV_VAR, str(tmp_path / "x.json"))
+    assert state.resolve() == tmp_path / "x.json"
+    assert state.resolve(tmp_path / "y.json") == tmp_path / "y.json"

@@ -142,6 +142,8 @@ def test_no_secret_in_debug_output(
     captured = capfd.readouterr()
     output = "\n".join([caplog.text, out.getvalue(), captured.out, captured.err, *texts])
     assert "MYQTT CONNECT" in output and "s_otp=***" in output and "AUTH%3D%2A%2A%2A" in output
+    access_log = [r.getMessage() for r in caplog.records if r.name == "ferrolink.sandbox.exp"]
+    assert any("/socket.io/?" in line and "token=***" in line for line in access_log)
     secrets = secrets_of(sb) + issued + issued_by_servers(sb)
     assert len(secrets) > 20
     leaked = [s for s in secrets if leaks(output, s)]

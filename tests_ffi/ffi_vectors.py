@@ -1,6 +1,6 @@
-"""Inputs shared by the ferrolink_ffi tests and the cross-check against ferrolink: the spec's
-wire vectors, malformed frames, and HEXONET/MyQttHub texts. Plain data, no ferrolink import,
-so the PyPy run can use it."""
+"""Inputs shared by the ferrolink_ffi tests and the cross-check against ferrolink: the
+documented wire vectors (docs/protocols/), malformed frames, and HEXONET/MyQttHub texts. Plain
+data, no ferrolink import, so the PyPy run can use it."""
 
 from __future__ import annotations
 

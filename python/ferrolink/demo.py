@@ -8,6 +8,7 @@ something does not work.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,24 @@ class Report:
         suffix = f": {detail}" if detail else ""
         print(f"    ok  {title}{suffix}", file=self.out, flush=True)
 
+    def note(self, text: str) -> None:
+        """Say what the demo does next when it is not a check, e.g. that it injects a fault."""
+        print(f"    ..  {text}", file=self.out, flush=True)
+
+
+class _HeldLogs(logging.Handler):
+    """Holds ferrolink's warnings while a section runs: the faults a demo injects make the
+    clients log what they recover from, which is noise when the section passes and the first
+    clue when it fails."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
 
 def transport_demo(sb: sandbox_mod.Sandbox, report: Report) -> None:
     """Pooled HTTPS against the echo service: verified TLS, keep-alive, throughput."""
@@ -59,6 +78,19 @@ def transport_demo(sb: sandbox_mod.Sandbox, report: Report) -> None:
 
 def run(out: TextIO = sys.stdout) -> int:
     """Run every demo; returns the process exit code (0 when all passed)."""
+    held = _HeldLogs()
+    logger = logging.getLogger("ferrolink")
+    logger.addHandler(held)
+    try:
+        failures = _run_sections(out, held)
+    finally:
+        logger.removeHandler(held)
+    verdict = "all demos passed" if failures == 0 else f"{failures} demo(s) FAILED"
+    print(f"\nferrolink demo: {verdict}", file=out)
+    return 0 if failures == 0 else 1
+
+
+def _run_sections(out: TextIO, held: _HeldLogs) -> int:
     failures = 0
     with sandbox_mod.start() as sb:
         print(
@@ -71,15 +103,16 @@ def run(out: TextIO = sys.stdout) -> int:
             )
             print(f"\n[{name}]", file=out, flush=True)
             report = Report(out)
+            held.records.clear()
             started = time.perf_counter()
             try:
                 func(sb, report)
             except Exception as exc:  # the summary names every failing section
                 failures += 1
                 print(f"    FAILED  {type(exc).__name__}: {exc}", file=out)
+                for record in held.records:
+                    print(f"        log: {held.format(record)}", file=out)
                 continue
             took = (time.perf_counter() - started) * 1000
             print(f"    -> {report.steps} steps passed in {took:.0f} ms", file=out)
-    verdict = "all demos passed" if failures == 0 else f"{failures} demo(s) FAILED"
-    print(f"\nferrolink demo: {verdict}", file=out)
-    return 0 if failures == 0 else 1
+    return failures

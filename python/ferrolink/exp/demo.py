@@ -72,6 +72,7 @@ def demo(sb: Sandbox, report: Report) -> None:
 
         service: Any = sb.service("exp")
         before = device.bus.connects
+        report.note("injecting a fault: the server drops every event-bus socket")
         service.drop_sockets()
         deadline = time.monotonic() + 10
         while not (device.is_connected and device.bus.connects > before):
@@ -82,7 +83,7 @@ def demo(sb: Sandbox, report: Report) -> None:
         if not device.bus.wait_subscribed(channel_id, 5):
             raise AssertionError("the event bus did not resubscribe")
         user.channels.organization.broadcast("hello", "after reconnect")
-        report.step("forced reconnect + resubscribe", str(heard.get(timeout=5)))
+        report.step("expected reconnect + resubscribe", str(heard.get(timeout=5)))
     finally:
         user.stop()
         device.stop()

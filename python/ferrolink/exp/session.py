@@ -14,11 +14,18 @@ import time
 from typing import Any, Callable, Optional
 from urllib.parse import quote, urlencode
 
-from ..errors import TransportError
+from ..errors import ConnectError, TransportError
 from ..http import Client, Response
 from ..redact import mask_issued
 from .auth import Credentials
-from .errors import ApiError, AuthenticationError, ExpError, UnexpectedError, UsageError
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ExpError,
+    NetworkError,
+    UnexpectedError,
+    UsageError,
+)
 
 __all__ = ["Session", "path_of"]
 
@@ -262,6 +269,9 @@ class Session:
             )
         except TransportError as exc:
             message = mask_issued(str(exc), self._secrets())
+            if isinstance(exc, ConnectError):
+                error = NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
+                raise error from exc
             raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply

@@ -1,36 +1,84 @@
-"""``ferrolink hexonet COMMAND=StatusAccount [KEY=VALUE ...]``: one API command from the shell.
-
-Credentials come from ``FERROLINK_HEXONET_USER`` / ``FERROLINK_HEXONET_PASSWORD`` or a
-prompt. ``--sandbox`` runs the command against an embedded emulator instead.
-"""
+"""ferrolink hexonet COMMAND=StatusAccount [KEY=VALUE ...]: one API command from the shell."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
-import os
+import shlex
 import sys
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from .._cli import (
+    SANDBOX_ENV,
+    USAGE,
+    CliError,
+    add_command,
+    add_sandbox_flag,
+    ask,
+    guarded,
+    progress,
+    sandbox_state,
+    with_hint,
+)
 from .apiclient import APIClient
 from .response import Response
 
+if TYPE_CHECKING:
+    from ..sandbox.state import State
+
+__all__ = ["register", "sandbox_command"]
+
+USER_ENV = "FERROLINK_HEXONET_USER"
+PASSWORD_ENV = "FERROLINK_HEXONET_PASSWORD"
+
+DESCRIPTION = """\
+Send one HEXONET API command and print the reply as a table (or JSON).
+
+  ferrolink hexonet COMMAND=QueryDomainList LIMIT=10 WIDE=1
+  ferrolink hexonet --sandbox COMMAND=StatusAccount
+
+The user and password come from the environment, else from a prompt on a terminal.
+"""
+
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("hexonet", help="send one HEXONET API command", description=__doc__)
+    p = add_command(
+        subparsers,
+        "hexonet",
+        help="send one HEXONET API command",
+        description=DESCRIPTION,
+        env={
+            USER_ENV: "the login (user or user!subuser)",
+            PASSWORD_ENV: "the password",
+            **SANDBOX_ENV,
+        },
+    )
     p.add_argument(
-        "params", nargs="+", metavar="KEY=VALUE", help="command parameters (COMMAND=... first)"
+        "params", nargs="+", metavar="KEY=VALUE", help="command parameters, COMMAND=... among them"
     )
     p.add_argument("--ote", action="store_true", help="use the OT&E test system")
-    p.add_argument("--url", help="API URL (e.g. a proxy or the sandbox)")
-    p.add_argument("--ca-file", help="extra CA bundle to trust")
-    p.add_argument("--all-pages", action="store_true", help="walk every page of a list command")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--sandbox", action="store_true", help="run against an embedded sandbox")
-    p.set_defaults(func=run)
+    p.add_argument("--url", help="API URL, ending in /api/call.cgi (a proxy or the sandbox)")
+    p.add_argument("--ca-file", metavar="PEM", help="extra CA bundle to trust")
+    p.add_argument(
+        "--all-pages",
+        action="store_true",
+        help="walk every page of a list command (progress on stderr when it is a terminal)",
+    )
+    p.add_argument("--json", action="store_true", help="print the reply as JSON")
+    add_sandbox_flag(p)
+    p.set_defaults(func=guarded("ferrolink hexonet", run))
+
+
+def sandbox_command(state: State) -> str:
+    """A command that works as printed against the running sandbox ``state``."""
+    creds = state.credentials("hexonet")
+    return (
+        f"{USER_ENV}={shlex.quote(creds['login'])} {PASSWORD_ENV}={shlex.quote(creds['password'])}"
+        f" ferrolink hexonet --url {state.url('hexonet', 'https')}"
+        f" --ca-file {shlex.quote(state.ca_file)} COMMAND=StatusAccount"
+    )
 
 
 def parse_params(params: list[str]) -> dict[str, str]:
@@ -38,45 +86,32 @@ def parse_params(params: list[str]) -> dict[str, str]:
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            raise CliError(f"expected KEY=VALUE, got {item!r}", USAGE)
         command[key] = value
     if not any(k.upper() == "COMMAND" for k in command):
-        raise ValueError("missing COMMAND=... parameter")
+        raise CliError("missing COMMAND=... parameter", USAGE)
     return command
 
 
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[tuple[APIClient, str, str]]:
     if args.sandbox:
-        from .. import sandbox
-
-        with sandbox.start(["hexonet"]) as sb:
-            creds = sb.credentials("hexonet")
-            cl = APIClient(ca_file=sb.ca_file).setURL(sb.url("hexonet", "https") + "/api/call.cgi")
+        with sandbox_state("hexonet") as state:
+            creds = state.credentials("hexonet")
+            url = state.url("hexonet", "https")
+            cl = APIClient(ca_file=state.ca_file)
             if args.ote:
-                cl.useOTESystem().setURL(sb.url("hexonet", "https") + "/api/call.cgi")
-            yield cl, creds["login"], creds["password"]
+                cl.useOTESystem()
+            yield cl.setURL(url), creds["login"], creds["password"]
         return
+    user = ask(USER_ENV, "HEXONET user: ", secret=False)
+    password = ask(PASSWORD_ENV, "HEXONET password: ")
     cl = APIClient(ca_file=args.ca_file)
     if args.ote:
         cl.useOTESystem()
     if args.url:
         cl.setURL(args.url)
-    user = os.environ.get("FERROLINK_HEXONET_USER") or input("HEXONET user: ")
-    password = os.environ.get("FERROLINK_HEXONET_PASSWORD") or getpass.getpass("HEXONET password: ")
     yield cl, user, password
-
-
-def _progress(done: int, total: Optional[int]) -> None:
-    if total:
-        width = 30
-        filled = min(width, int(width * done / total))
-        print(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def _fetch(cl: APIClient, command: dict[str, str], all_pages: bool) -> list[Response]:
@@ -86,12 +121,11 @@ def _fetch(cl: APIClient, command: dict[str, str], all_pages: bool) -> list[Resp
     cmd["FIRST"] = 0
     pages = [cl.request(cmd)]
     while True:
-        _progress(sum(p.getRecordsCount() for p in pages), pages[0].getRecordsTotalCount())
+        progress(sum(p.getRecordsCount() for p in pages), pages[0].getRecordsTotalCount())
         nxt = cl.requestNextResponsePage(pages[-1])
         if nxt is None:
             break
         pages.append(nxt)
-    print(file=sys.stderr)
     return pages
 
 
@@ -103,16 +137,22 @@ def _table(rows: list[dict[str, str]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _transport_error(first: Response) -> Optional[str]:
+    error = first.getError()
+    if not error:
+        return None
+    return with_hint(f"{first.getCode()} {first.getDescription()}: {error}")
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        command = parse_params(args.params)
-    except ValueError as exc:
-        print(f"ferrolink hexonet: {exc}", file=sys.stderr)
-        return 2
+    command = parse_params(args.params)
     with _target(args) as (cl, user, password):
         cl.setCredentials(user, password)
         pages = _fetch(cl, command, args.all_pages)
     first = pages[0]
+    problem = _transport_error(first)
+    if problem:
+        raise CliError(problem)
     paging = {"COUNT", "FIRST", "LAST", "LIMIT", "TOTAL"}
     columns = [c for c in first.getColumnKeys() if c not in paging]
     rows = [
@@ -125,7 +165,6 @@ def run(args: argparse.Namespace) -> int:
         out = {
             "code": first.getCode(),
             "description": first.getDescription(),
-            "error": first.getError(),
             "columns": columns,
             "rows": rows,
             "pagination": pages[-1].getPagination(),
@@ -133,10 +172,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(f"{first.getCode()} {first.getDescription()}")
-        if first.getError():
-            print(f"transport error: {first.getError()}")
         if rows:
             print(_table(rows, columns))
         if first.getRecordsTotalCount() > len(rows) or args.all_pages:
             print(f"({len(rows)} of {first.getRecordsTotalCount()} rows)")
+    sys.stdout.flush()
     return 0 if all(p.isSuccess() for p in pages) else 1

@@ -6,7 +6,7 @@ more; the accessors give exactly the original's results, and the same objects on
 
 Paging numbers are computed in integers (``//``), so they stay exact for any number of
 digits where the original's float division raised ``OverflowError``; a paging property that
-is not an integer raises :class:`~ferrolink.errors.ProtocolError`.
+is not an integer raises :class:`~ferrolink.hexonet.responsetemplate.InvalidNumberError`.
 """
 
 from __future__ import annotations

@@ -72,11 +72,14 @@ def demo(sb: Sandbox, report: Report) -> None:
         _wait(lambda: svc.outstanding(mid) == 0, "acks")
         report.step("explicit acks", f"{len(svc.acks())} x 10-byte PublishMessageReceived")
 
+        report.note("injecting a fault: the server drops the push connection mid-frame")
         svc.faults.drop_mid_frame = 1
         svc.publish("DataPoint", "INSERTION", ("temp",), {"data": "22.0"})
         _wait(lambda: len(events) == 4, "the re-delivered event")
         svc.faults.reset()
-        report.step("server drop mid-frame", "reconnected with back-off; block re-delivered once")
+        report.step(
+            "expected reconnect after the fault", "back-off, then the block re-delivered once"
+        )
 
         started = time.monotonic()
         client.stop_all()

@@ -36,7 +36,8 @@ class ConnectionResponse:
         self._body = io.BytesIO(body)
 
     def read(self, amt: Optional[int] = None) -> bytes:
-        return self._body.read(amt)
+        """The body (or its next ``amt`` bytes); ``b""`` once closed, as ``http.client``."""
+        return b"" if self._body.closed else self._body.read(amt)
 
     def getheader(self, name: str, default: Optional[str] = None) -> Optional[str]:
         return self.headers.get(name, default)

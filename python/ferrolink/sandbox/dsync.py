@@ -20,10 +20,7 @@ Platform: :meth:`DsyncService.connect` fetches a connector's layout with
 :class:`~ferrolink.dsync.ConnectorClient` (which drives connectors and emulates nothing), checks
 the layout rules and registers the entities for the realtime API.
 
-Options (``env.options``): ``auth_tokens`` (list of API keys), ``layout`` (a generated
-layout registered at start, instead of the built-in product layout), ``success_status``
-(200, 201 or 204), ``json_charset`` (add ``; charset=utf-8``), ``invalid_payload_status``
-(default 422), ``missing_record_status`` (default 404; 0 makes PUT upsert).
+Options: :attr:`DsyncService.OPTIONS`.
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ from urllib.parse import urlsplit
 from ..dsync.connector_client import ConnectorClient, PlatformError
 from ..dsync.rules import layout_problems
 from .httpserver import HttpEmulator, HttpReply, HttpRequest
-from .service import Environment
+from .service import Environment, Option
 
 __all__ = ["ConnectorClient", "DsyncService", "JournalEntry", "PlatformError", "default_layout"]
 
@@ -221,6 +218,14 @@ class _Injected:
 class DsyncService(HttpEmulator):
     name = "dsync"
     serve_plain = True
+    OPTIONS = {
+        "auth_tokens": Option("json", "list of accepted API keys (default: one random key)"),
+        "layout": Option("json", "a generated layout to register instead of the product one"),
+        "success_status": Option("int", "status of a successful call: 200, 201 or 204"),
+        "json_charset": Option("bool", "add '; charset=utf-8' to JSON replies"),
+        "invalid_payload_status": Option("int", "status for a record that does not fit (422)"),
+        "missing_record_status": Option("int", "status for an unknown record (404; 0: upsert)"),
+    }
 
     def __init__(self) -> None:
         super().__init__()

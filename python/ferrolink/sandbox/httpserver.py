@@ -381,7 +381,7 @@ class HttpEmulator(Service):
         if self.serve_plain:
             contexts.append(("http", None))
         for scheme, context in contexts:
-            server = _Server((env.host, 0), self, context)
+            server = _Server((env.host, env.port(scheme)), self, context)
             port = server.server_address[1]
             self._urls[scheme] = f"{scheme}://{env.host}:{port}"
             threading.Thread(

@@ -21,10 +21,7 @@ subscription)). With ``options["broker"] = "host:port"`` the sandbox is a bridge
 publishes go to that MQTT broker (paho-mqtt, imported only then) and broker messages that
 match a login's subscriptions are queued for ``/pull``.
 
-Options: ``devices`` (list of ``{domain, clientId, userName, password, is_admin}``) or
-``devices_file`` (JSON of that list), ``token_ttl`` (seconds, default 84600),
-``max_message_size`` (bytes, default 2 MiB), ``strict_token`` (require the token in the
-cookie *and* the body), ``conn_limit`` (live logins per domain), ``broker``.
+Options: :attr:`MyQttHubService.OPTIONS`.
 """
 
 from __future__ import annotations
@@ -44,7 +41,7 @@ from typing import Any, Callable, Optional
 
 from ..myqtthub.topics import filter_problem, matches, topic_problem
 from .httpserver import HttpEmulator, HttpReply, HttpRequest
-from .service import Environment
+from .service import Environment, Option
 
 __all__ = ["DENIED", "LOGOUT_OK", "TOKEN_ERROR", "MyQttHubService"]
 
@@ -165,6 +162,15 @@ _ADMIN_ONLY = frozenset({"/domain/list", "/domain/view", "/device/list"})
 class MyQttHubService(HttpEmulator):
     name = "myqtthub"
     serve_plain = True
+    OPTIONS = {
+        "devices": Option("json", "[{domain, clientId, userName, password, is_admin}, ...]"),
+        "devices_file": Option("str", "a JSON file holding that list"),
+        "token_ttl": Option("float", "seconds a login token stays valid (default 84600)"),
+        "max_message_size": Option("int", "largest payload in bytes (default 2 MiB)"),
+        "strict_token": Option("bool", "require the token in the cookie and the body"),
+        "conn_limit": Option("int", "live logins per domain (default: unlimited)"),
+        "broker": Option("str", "HOST:PORT of a real MQTT broker to bridge to"),
+    }
 
     def __init__(self) -> None:
         super().__init__()

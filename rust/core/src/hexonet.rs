@@ -15,8 +15,10 @@ use std::hash::Hash;
 use memchr::{memchr, memchr_iter, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
-/// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII bytes, so both
-/// parse alike; they differ in how a key is upper-cased and stripped of whitespace.
+/// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII
+/// bytes, so both parse alike; they differ in how a key is upper-cased and stripped of
+/// whitespace. The per-line helpers are `#[inline]`: [`parse_text`] is generic, so it may be
+/// compiled in another crate, where they must still inline.
 pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
     fn as_bytes(&self) -> &[u8];
     /// The bytes in `range` as this text. Every caller cuts next to ASCII bytes, which are
@@ -29,10 +31,12 @@ pub trait Text: ToOwned + Eq + Hash + fmt::Debug {
 }
 
 impl Text for str {
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
         str::as_bytes(self)
     }
 
+    #[inline]
     fn cut(&self, range: std::ops::Range<usize>) -> Option<&str> {
         self.get(range)
     }
@@ -80,10 +84,12 @@ fn map_utf8_runs(bytes: &[u8], f: impl Fn(&str) -> Cow<'_, str>) -> Vec<u8> {
 /// Python's `str.encode("utf-8", "surrogatepass")` gives: a `str` no Rust `str` can hold).
 /// Surrogates have no case and are not whitespace: key normalisation passes them through.
 impl Text for [u8] {
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
         self
     }
 
+    #[inline]
     fn cut(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
         self.get(range)
     }
@@ -143,7 +149,12 @@ pub fn may_have_placeholder(body: &[u8]) -> bool {
 ///
 /// A top-level key that upper-cases to exactly `PROPERTY` is ignored: in the original it
 /// either raises or replaces the property table with a string that breaks every accessor.
-pub fn parse<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
+pub fn parse(text: &str) -> Parsed<'_> {
+    parse_text(text)
+}
+
+/// [`parse`] of any [`Text`]: also the bytes of a Python `str` with lone surrogates.
+pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
     let bytes = text.as_bytes();
     // Typical responses have a handful of top-level keys and columns: one allocation each.
     let mut parsed = Parsed {
@@ -253,6 +264,7 @@ fn column_of<'a, T: Text + ?Sized>(
 /// Up to this many columns, look names up by scanning instead of hashing.
 const LINEAR_LOOKUP_MAX: usize = 16;
 
+#[inline]
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -538,14 +550,14 @@ mod tests {
         // "\u{dcff}" as Python's surrogatepass writes it: ED B3 BF.
         let text: &[u8] =
             b"code=200\nDESCRIPTION = \xed\xb3\xbf \nproperty[n\xed\xb3\xbfa me\xc3\xa4][0]=x";
-        let p = parse(text);
+        let p = parse_text(text);
         assert_eq!(p.top[0].0.as_ref(), b"CODE");
         assert_eq!(p.top[1].1, b"\xed\xb3\xbf");
         assert_eq!(p.columns[0].as_ref(), b"N\xed\xb3\xbfAME\xc3\x84");
         assert_eq!(p.values, [(0, b"x".as_slice())]);
         // Valid UTF-8 bytes give what the `str` parse gives.
         let plain = "property[ä b][0]=1\nß=2";
-        let (bytes, text) = (parse(plain.as_bytes()), parse(plain));
+        let (bytes, text) = (parse_text(plain.as_bytes()), parse(plain));
         assert_eq!(bytes.columns[0].as_ref(), text.columns[0].as_bytes());
         assert_eq!(bytes.top[0].0.as_ref(), text.top[0].0.as_bytes());
     }

@@ -74,12 +74,12 @@ pub fn hexonet_parse<'py>(
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if let Ok(text) = text.extract::<PyBackedStr>() {
-        let parsed = detach_if_long(py, text.len(), || hexonet::parse::<str>(&text));
+        let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
         return Ok(to_hash(py, &parsed, false)?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
-    let parsed = hexonet::parse::<[u8]>(bytes.as_bytes());
+    let parsed = hexonet::parse_text::<[u8]>(bytes.as_bytes());
     Ok(to_hash(py, &parsed, false)?.0)
 }
 
@@ -91,7 +91,7 @@ pub fn hexonet_parse<'py>(
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse::<str>)
+        std::str::from_utf8(body).ok().map(hexonet::parse)
     });
     parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
 }
@@ -333,11 +333,9 @@ type ConnectionTuple = (
 /// The form body: `connection` is `(entity, login, otp, pw, remoteaddr, session, user)`;
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
-#[pyo3(signature = (connection, command, secured=false))]
 pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
-    secured: bool,
 ) -> PyResult<String> {
     let (entity, login, otp, pw, remoteaddr, session, user) = &connection;
     let conn = Connection {
@@ -349,10 +347,10 @@ pub fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
+    Ok(hexonet::post_data(&conn, &command_text(command)?, false))
 }
 
-/// The unsecured form body as bytes, after `fields`: the connection fields as
+/// The form body as bytes, after `fields`: the connection fields as
 /// `hexonet_post_data(connection, "")` wrote them (without its `s_command=`).
 #[pyfunction]
 pub fn hexonet_post_body<'py>(

@@ -14,9 +14,8 @@ What it implements:
 - Engine.IO v3 at ``/socket.io/``: polling (binary framing, text with ``b64=1``) with ``40``
   sent in a later poll, and the WebSocket upgrade (``2probe``/``3probe``/``5``) on the same port.
 
-Options (``sandbox.start(["exp"], options={"exp": {...}})``): ``token_ttl`` (seconds),
-``polling_only``, ``ping_interval``/``ping_timeout`` (ms), ``poll_duration`` (seconds),
-``deterministic`` (tokens ``token-N``), ``clock`` (a ``time.time``-like callable).
+Options (``sandbox.start(["exp"], options={"exp": {...}})``): :attr:`ExpService.OPTIONS`, and
+``clock`` (a ``time.time``-like callable, Python API only).
 Fault hooks: :meth:`ExpService.drop_sockets`, :meth:`ExpService.invalidate_tokens`,
 :attr:`ExpService.token_ttl`, :meth:`ExpService.inject_packet`.
 

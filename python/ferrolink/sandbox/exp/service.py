@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from ..httpserver import HttpReply, HttpRequest
-from ..service import Environment
+from ..service import Environment, Option
 from .documents import COLLECTION_ROUTES, Documents
 from .hub import BroadcastHub
 from .state import error
@@ -15,6 +15,14 @@ __all__ = ["ExpService"]
 
 class ExpService(Documents, BroadcastHub):
     name = "exp"
+    OPTIONS = {
+        "token_ttl": Option("float", "seconds a login token lives (3600)"),
+        "polling_only": Option("bool", "refuse the WebSocket upgrade: Engine.IO polling only"),
+        "ping_interval": Option("int", "Engine.IO ping interval in ms (25000)"),
+        "ping_timeout": Option("int", "Engine.IO ping timeout in ms (60000)"),
+        "poll_duration": Option("float", "seconds a long poll is held open (10)"),
+        "deterministic": Option("bool", "tokens token-1, token-2... instead of random ones"),
+    }
 
     def configure(self, env: Environment) -> None:
         opts = env.options

@@ -10,9 +10,7 @@ Systems ``54cd`` (LIVE) and ``1234`` (OT&E) with separate data. Accounts (both s
 test.user's LIVE portfolio is generated (``portfolio_size`` domains, default 2500, seeded),
 so ``QueryDomainList`` paging has real work to do; OT&E has its own smaller one.
 
-Options (``sandbox.start(options={"hexonet": {...}})``): ``portfolio_size``, ``seed``,
-``expired_code`` (530, or 507 as the live API documents), ``compact`` (``KEY=VALUE``),
-``crlf`` (``\\r\\n`` line ends), ``lower_keys`` (``code = 200``).
+Options (``sandbox.start(options={"hexonet": {...}})``): :attr:`HexonetService.OPTIONS`.
 Fault injection: :meth:`HexonetService.inject` (HTTP status, empty body, garbage, missing
 CODE/DESCRIPTION, temporary 4xx codes) plus the shared :attr:`faults` (delay, truncation,
 broken HTTP). :attr:`requests` logs every decoded request; :meth:`reset` restores the data.

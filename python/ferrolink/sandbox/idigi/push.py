@@ -44,8 +44,8 @@ class PushServer(IdigiState):
         self._stopping.clear()
         self._tls_context = env.tls.server_context()
         for kind, port, tls in (
-            ("push_tls", int(opts.get("push_tls_port", 0)), True),
-            ("push", int(opts.get("push_port", 0)), False),
+            ("push_tls", int(opts.get("push_tls_port", env.port("push_tls"))), True),
+            ("push", int(opts.get("push_port", env.port("push"))), False),
         ):
             listener = socket.create_server((env.host, port))
             listener.settimeout(0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from ..service import Environment, Service
+from ..service import Environment, Option, Service
 from .push import PushServer
 from .rest import RestApi
 
@@ -16,6 +16,12 @@ class IdigiService(RestApi, PushServer, Service):
     """The whole emulator: one REST server plus two push listeners (TLS and plain)."""
 
     name = "idigi"
+    OPTIONS = {
+        "username": Option("str", "the test user's name"),
+        "password": Option("str", "the test user's password"),
+        "push_tls_port": Option("int", "port of the TLS push listener (default: ephemeral)"),
+        "push_port": Option("int", "port of the plain push listener (default: ephemeral)"),
+    }
 
     # -- Service --------------------------------------------------------------------------
 
