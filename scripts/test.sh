@@ -101,7 +101,7 @@ cc -std=c99 -Wall -Wextra -Werror -pedantic -Irust/ffi/include rust/ffi/examples
 target/decode_push
 
 step "ferrolink-ffi on CPython: lint, types, tests and the cross-check against ferrolink"
-python -m pip install -q --force-reinstall "$ffi_wheel"
+python -m pip install -q --force-reinstall --no-deps "$ffi_wheel"   # cffi: requirements-test.txt
 ruff check rust/ffi/python tests_ffi
 ruff format --check rust/ffi/python tests_ffi
 mypy rust/ffi/python/ferrolink_ffi

@@ -160,11 +160,12 @@ def test_random_hexonet_texts_parse_alike(text: str) -> None:
 def test_same_hexonet_request_bodies() -> None:
     pairs = [("COMMAND", "ModifyDomain"), ("PASSWORD", "a\nb"), ("X", "ä&=+ /")]
     connection = ("54cd", "user", None, "pw", None, "sess", "sub")
-    for secured in (False, True):
-        theirs = _core.hexonet_post_data(connection, pairs, secured)
-        names = ("entity", "login", "otp", "pw", "remoteaddr", "session", "user")
-        ours = hexonet.post_data(pairs, secured=secured, **dict(zip(names, connection)))
-        assert ours == theirs
+    names = ("entity", "login", "otp", "pw", "remoteaddr", "session", "user")
+    ours = hexonet.post_data(pairs, **dict(zip(names, connection)))
+    assert ours == _core.hexonet_post_data(connection, pairs)
+    assert hexonet.post_data("X=1", entity="e") == _core.hexonet_post_data(
+        ("e", None, None, None, None, None, None), "X=1"
+    )
 
 
 @pytest.mark.parametrize("reply", PULL_REPLIES)

@@ -73,7 +73,7 @@ fn keep_bytes(s: Cow<'_, [u8]>, keep: &mut Vec<Box<[u8]>>) -> FlSlice {
 fn parse_owned(text: Box<[u8]>) -> Box<OwnedResponse> {
     let mut keys = Vec::new();
     let (top, columns, values) = {
-        let parsed = hexonet::parse::<[u8]>(&text);
+        let parsed = hexonet::parse_text::<[u8]>(&text);
         let top: Vec<FlHexonetEntry> = parsed
             .top
             .into_iter()
