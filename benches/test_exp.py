@@ -4,10 +4,13 @@
   document), ferrolink vs the same calls written with ``requests``.
 - Event bus: broadcast -> listener latency, p50 and p99, over WebSocket and over polling
   (printed and stored in ``extra_info``; the broadcast POST returns at once, ``timeout=0``).
+- request -> answer with the default 10 s response window, answered by a ferrolink responder
+  in another runtime, sync and asyncio: the requester returns on the announced answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Iterator
@@ -120,3 +123,46 @@ def test_broadcast_latency(
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     benchmark.extra_info.update(p50_ms=round(p50, 3), p99_ms=round(p99, 3))
     print(f"\nbroadcast -> listener over {transport}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+
+
+REQUEST_GROUP = "exp: request -> answer, 10 s window (WebSocket)"
+
+
+def test_request_latency_sync(benchmark: Any, sandbox: ferrolink.sandbox.Sandbox) -> None:
+    requester = exp.start(**_options(sandbox))
+    responder = exp.start(**_options(sandbox))
+    try:
+        responder.get_channel("bench").respond("ask", lambda payload: payload)
+        channel = requester.get_channel("bench")
+
+        def one() -> None:
+            assert channel.request("ask", 1) == 1
+
+        benchmark.group = REQUEST_GROUP
+        benchmark.extra_info["peer"] = "ferrolink sync"
+        benchmark.pedantic(one, rounds=5 if benchmark.disabled else 200, warmup_rounds=5)
+    finally:
+        requester.stop()
+        responder.stop()
+
+
+def test_request_latency_async(benchmark: Any, sandbox: ferrolink.sandbox.Sandbox) -> None:
+    loop = asyncio.new_event_loop()
+    requester = exp.AsyncExp(**_options(sandbox))
+    responder = exp.AsyncExp(**_options(sandbox))
+    try:
+        loop.run_until_complete(requester.start())
+        loop.run_until_complete(responder.start())
+        loop.run_until_complete(responder.get_channel("bench").respond("ask", lambda p: p))
+        channel = requester.get_channel("bench")
+
+        def one() -> None:
+            assert loop.run_until_complete(channel.request("ask", 1)) == 1
+
+        benchmark.group = REQUEST_GROUP
+        benchmark.extra_info["peer"] = "ferrolink asyncio"
+        benchmark.pedantic(one, rounds=5 if benchmark.disabled else 200, warmup_rounds=5)
+    finally:
+        loop.run_until_complete(requester.stop())
+        loop.run_until_complete(responder.stop())
+        loop.close()

@@ -76,7 +76,8 @@ def test_requests(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
         for _ in range(BATCH):
             assert session.post(server, data=PAYLOAD).status_code == 200
 
-    _run(benchmark, SEQ, "requests.Session", batch)
+    with session:
+        _run(benchmark, SEQ, "requests.Session", batch)
 
 
 def test_httpx(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
@@ -87,7 +88,8 @@ def test_httpx(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
         for _ in range(BATCH):
             assert client.post(server, content=PAYLOAD).status_code == 200
 
-    _run(benchmark, SEQ, "httpx.Client", batch)
+    with client:
+        _run(benchmark, SEQ, "httpx.Client", batch)
 
 
 def test_urllib3(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
@@ -98,7 +100,8 @@ def test_urllib3(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
         for _ in range(BATCH):
             assert pool.request("POST", server, body=PAYLOAD).status == 200
 
-    _run(benchmark, SEQ, "urllib3.PoolManager", batch)
+    with pool:
+        _run(benchmark, SEQ, "urllib3.PoolManager", batch)
 
 
 def test_http_client(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:
@@ -113,7 +116,10 @@ def test_http_client(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None
             reply.read()
             assert reply.status == 200
 
-    _run(benchmark, SEQ, "http.client (one connection)", batch)
+    try:
+        _run(benchmark, SEQ, "http.client (one connection)", batch)
+    finally:
+        conn.close()
 
 
 def test_pycurl(benchmark: Any, server: str, bench_tls: SandboxTLS) -> None:

@@ -53,8 +53,8 @@ case "$installed" in
 esac
 
 step "Original SDKs for the side-by-side tests, without their dependencies"
-# Last pip install of the run: any later one would report these packages' unmet (unused)
-# dependencies as resolver errors.
+# From here on every pip install in this venv is --no-deps: a resolving one would report
+# these packages' unmet (unused) dependencies as resolver errors.
 if grep -qv '^\s*\(#\|$\)' requirements-nodeps.txt; then
   python -m pip install -q --no-deps -r requirements-nodeps.txt
 fi
@@ -101,7 +101,9 @@ cc -std=c99 -Wall -Wextra -Werror -pedantic -Irust/ffi/include rust/ffi/examples
 target/decode_push
 
 step "ferrolink-ffi on CPython: lint, types, tests and the cross-check against ferrolink"
-python -m pip install -q --force-reinstall --no-deps "$ffi_wheel"   # cffi: requirements-test.txt
+# --no-deps: cffi is in requirements-test.txt, and resolving would report the unmet
+# dependencies of the peers installed without theirs.
+python -m pip install -q --no-deps --force-reinstall "$ffi_wheel"
 ruff check rust/ffi/python tests_ffi
 ruff format --check rust/ffi/python tests_ffi
 mypy rust/ffi/python/ferrolink_ffi

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
+import pickle
 import time
 from typing import Any
 
@@ -95,6 +98,42 @@ def test_new_resource_save_posts(sdk: exp.Exp) -> None:
     assert device.uuid and sdk.api.get_device(device.uuid) == device
     empty = sdk.api.create_device()  # no body: the server's default name
     assert empty.name == "New Device"
+
+
+def test_document_attributes_as_in_the_original_readme(sdk: exp.Exp) -> None:
+    device = sdk.api.create_device({"name": "Fresh Player"})
+    device.document.name = "My Device"
+    assert device.document["name"] == "My Device" == device.name
+    device.save()
+    stored = sdk.api.get_device(device.uuid)
+    assert stored is not None and stored.document.name == "My Device"
+    document = stored.document
+    assert isinstance(document, dict) and json.loads(json.dumps(document)) == document
+    assert copy.deepcopy(document) == document and pickle.loads(pickle.dumps(document)) == document
+    with pytest.raises(AttributeError, match="no 'colour'"):
+        _ = document.colour
+    assert not hasattr(document, "colour") and document.get("colour") is None
+    linked = sdk.api.get_device(DEVICE_UUID)
+    assert linked is not None and linked.document.location.uuid == LOCATION_UUID
+    linked.document.location.zones = [{"key": "bar"}]  # nested edits reach the document
+    linked.document.shelf = {"row": 1}
+    del linked.document.shelf
+    linked.save()
+    assert [z.key for z in linked.get_zones()] == ["bar"]
+    location = linked.get_location()
+    assert location is not None
+    zone = location.get_zones()[0]
+    zone.document.name = "Front door"  # a zone is an entry of its location's document
+    zone.save()
+    assert location.document.zones[0]["name"] == "Front door"
+    assert sdk.api.get_location(LOCATION_UUID).get_zones()[0].name == "Front door"  # type: ignore[union-attr]
+    zone.name = "Entrance"
+    zone.save()
+    linked.document = {"uuid": DEVICE_UUID, "location": {"uuid": LOCATION_UUID}}
+    assert linked.document.location.uuid == LOCATION_UUID
+    linked.document.location = {"uuid": LOCATION_UUID, "zones": [{"key": "entrance"}]}
+    linked.save()
+    device.delete()
 
 
 def test_get_returns_none_on_404_and_for_missing_uuid(sdk: exp.Exp) -> None:

@@ -26,6 +26,7 @@ from ferrolink.dsync import DataLayout, ValidationException, envelope_problems, 
 from ferrolink.exp import eio
 from ferrolink.hexonet.response import Response
 from ferrolink.idigi import codec
+from ferrolink.myqtthub import client as myqtthub_client
 
 __all__ = ["TARGETS", "Target", "check", "mutate"]
 
@@ -56,8 +57,8 @@ _HEXONET = [
 
 def _hexonet(data: bytes) -> None:
     r = Response(data, {"COMMAND": "QueryDomainList"})
-    # getQueuetime() / getRuntime() are left out: a non-numeric value still raises a plain
-    # ValueError there (as in the original), which is not decided yet.
+    # Not getQueuetime() / getRuntime(): like the original's, they raise a plain ValueError
+    # for a QUEUETIME / RUNTIME that is not a number.
     r.getCode(), r.getDescription(), r.getPlain()
     r.isError(), r.isSuccess(), r.isTmpError(), r.isPending()
     r.getListHash(), r.getPagination(), r.getRecordsCount(), r.getColumnKeys()
@@ -119,7 +120,7 @@ def _eio(data: bytes) -> None:
             eio.decode_open(packet)
 
 
-# --- MyQttHub: the /pull reply ------------------------------------------------------------
+# --- MyQttHub: the /pull reply (Rust) and every other reply (JSON or text) ----------------
 
 _PULL = [
     b'[{"topic":"a/b","payload":"aGVsbG8=","qos":1,"retain":false}]',
@@ -129,6 +130,7 @@ _PULL = [
 
 
 def _pull(data: bytes) -> None:
+    myqtthub_client._parse(data)
     for message in _core.myqtthub_decode_pull(data):
         message.get("payload")
 
@@ -182,7 +184,8 @@ def _jwt(data: bytes) -> None:
     _core.jwt_decode_hs256(data.decode("utf-8", "replace"), _JWT_KEY)
 
 
-_JSON_TOKENS = [b"[" * 200, b"{" * 50, b'"\\ud800"', b"1e999999", b"9" * 400, b"\xff", b"\x00"]
+# Deeper than Python's json can recurse (1,000 levels) in one edit.
+_JSON_TOKENS = [b"[" * 1200, b"{" * 50, b'"\\ud800"', b"1e999999", b"9" * 400, b"\xff", b"\x00"]
 
 TARGETS = {
     t.name: t

@@ -11,6 +11,7 @@ import pytest
 from ferrolink import cli, dsync
 from ferrolink.errors import ProtocolError
 from ferrolink.exp import eio
+from ferrolink.myqtthub import client as myqtthub_client
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,8 @@ def test_cli_validate_prints_one_line_and_fails(
     out, err = capsys.readouterr()
     assert code != 0 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("ferrolink dsync: "), err
+
+
+def test_a_myqtthub_reply_nested_too_deep_is_text_like_any_other_non_json() -> None:
+    body = b"[" * 100_000
+    assert myqtthub_client._parse(body) == body.decode()

@@ -15,6 +15,7 @@ from ferrolink.hexonet import apiclient
 from ferrolink.hexonet.apiclient import APIClient, _flatten
 from ferrolink.hexonet.idn import to_ascii
 from ferrolink.hexonet.socketconfig import SocketConfig
+from ferrolink.redact import is_secret_key
 
 CMD = "s_command=COMMAND%3DStatusAccount"
 
@@ -230,5 +231,9 @@ def test_command_block_matches_the_original_rule(cmd: dict[str, str]) -> None:
     lines = [k + "=" + re.sub("[\r\n]", "", v) + "\n" for k, v in sorted(cmd.items())]
     block = "".join(lines).rstrip("\n")
     assert client().getPOSTData(cmd) == "s_entity=54cd&s_command=" + quote(block)
-    masked = re.sub(r"PASSWORD=[^\n]+", "PASSWORD=***", block)
+    # Secured: the value of every secret key (the one list in ferrolink.redact) is masked.
+    masked = "\n".join(
+        f"{k}=***" if v and is_secret_key(k) else line
+        for (k, v), line in zip(sorted(cmd.items()), block.split("\n"))
+    )
     assert client().getPOSTData(cmd, True) == "s_entity=54cd&s_command=" + quote(masked)

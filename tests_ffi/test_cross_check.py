@@ -161,8 +161,9 @@ def test_same_hexonet_request_bodies() -> None:
     pairs = [("COMMAND", "ModifyDomain"), ("PASSWORD", "a\nb"), ("X", "ä&=+ /")]
     connection = ("54cd", "user", None, "pw", None, "sess", "sub")
     names = ("entity", "login", "otp", "pw", "remoteaddr", "session", "user")
-    ours = hexonet.post_data(pairs, **dict(zip(names, connection)))
-    assert ours == _core.hexonet_post_data(connection, pairs)
+    for secured in (False, True):
+        ours = hexonet.post_data(pairs, secured=secured, **dict(zip(names, connection)))
+        assert ours == _core.hexonet_post_data(connection, pairs, secured)
     assert hexonet.post_data("X=1", entity="e") == _core.hexonet_post_data(
         ("e", None, None, None, None, None, None), "X=1"
     )

@@ -11,8 +11,8 @@ def _raise_kind(kind: str, message: str, host: str = "") -> None: ...
 # Transport (rust/core/src/transport.rs)
 @final
 class HttpClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         connect_timeout: Optional[float] = None,
         read_timeout: Optional[float] = None,
@@ -23,7 +23,7 @@ class HttpClient:
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
-    ) -> None: ...
+    ) -> HttpClient: ...
     def request(
         self,
         method: str,
@@ -54,15 +54,18 @@ def hexonet_parse_response(
 def hexonet_rows(properties: dict[str, list[str]]) -> list[dict[str, str]]: ...
 def hexonet_records(rows: list[dict[str, str]]) -> list[Record]: ...
 
+@final
 class Record:
-    def __init__(self, data: dict[str, str]) -> None: ...
+    def __new__(cls, data: dict[str, str]) -> Record: ...
     def getData(self) -> dict[str, str]: ...
     def get_data(self) -> dict[str, str]: ...
     def getDataByKey(self, key: str) -> Optional[str]: ...
     def get_data_by_key(self, key: str) -> Optional[str]: ...
 
 def hexonet_post_data(
-    connection: tuple[Optional[str], ...], command: Union[str, list[tuple[str, str]]]
+    connection: tuple[Optional[str], ...],
+    command: Union[str, list[tuple[str, str]]],
+    secured: bool = False,
 ) -> str: ...
 def hexonet_post_body(fields: str, command: Union[str, list[tuple[str, str]]]) -> bytes: ...
 def hexonet_quote(text: str) -> str: ...
@@ -92,15 +95,15 @@ def idigi_encode_publish(
 
 @final
 class IdigiPublishMessage:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         block_id: int,
         count: int,
         compression: int,
         format: int,
         payload: bytes,
-        type: int = 3,
-    ) -> None: ...
+        type: int = ...,
+    ) -> IdigiPublishMessage: ...
     @property
     def block_id(self) -> int: ...
     @property
@@ -121,13 +124,13 @@ class IdigiPublishMessage:
 
 @final
 class IdigiFrameDecoder:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         message_types: tuple[Any, Any, Any, Any],
         max_frame_size: int = ...,
         max_payload_size: int = ...,
         max_inflated_per_feed: int = ...,
-    ) -> None: ...
+    ) -> IdigiFrameDecoder: ...
     def feed(self, data: bytes) -> tuple[list[Any], list[str]]: ...
     @property
     def buffered(self) -> int: ...
@@ -136,8 +139,8 @@ class IdigiFrameDecoder:
 
 @final
 class IdigiPushSession:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         host: str,
         port: int,
         username: str,
@@ -149,7 +152,7 @@ class IdigiPushSession:
         server_name: Optional[str] = None,
         connect_timeout: float = 10.0,
         idle_timeout: Optional[float] = None,
-        keepalive: Optional[float] = 30.0,
+        keepalive: Optional[float] = ...,
         max_frame_size: int = ...,
         max_payload_size: int = ...,
         max_inflated_per_feed: int = ...,
@@ -159,7 +162,7 @@ class IdigiPushSession:
         backoff_max: float = 30.0,
         max_attempts: Optional[int] = None,
         tick: float = 0.02,
-    ) -> None: ...
+    ) -> IdigiPushSession: ...
     def next_events(
         self, max_items: int = 1024, timeout: float = 0.1
     ) -> tuple[list[tuple[Any, ...]], bool]: ...

@@ -186,23 +186,10 @@ class Client(ClosesOnExit):
         native = self._native
         if native is None:
             raise InvalidArgumentError("this ferrolink.http.Client is closed")
-        status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
-        hops = 0
-        while follow_redirects and status in (307, 308):
-            location = next((v for k, v in headers_out if k.lower() == "location"), None)
-            if not location:
-                break
-            url = urljoin(url, location)
-            hops += 1
-            if hops > MAX_REDIRECTS:
-                # A server may redirect to the same URL and answer the next time: only the
-                # hop count tells a loop.
-                raise ProtocolError(
-                    f"more than {MAX_REDIRECTS} redirects (a redirect loop?), "
-                    f"the last to {redact_url(url)}",
-                    host=urlsplit(url).hostname,
-                )
-            status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
+        reply = native.request(method, url, headers, body, timeout)
+        if follow_redirects and reply[0] in (307, 308):
+            reply, url = _follow(native, reply, method, url, headers, body, timeout)
+        status, reason, headers_out, data = reply
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
         return status, reason, headers_out, data, url
@@ -247,6 +234,32 @@ class Client(ClosesOnExit):
     def __repr__(self) -> str:
         state = "closed" if self._native is None else "open"
         return f"<ferrolink.http.Client {state}>"
+
+
+def _follow(
+    native: _core.HttpClient,
+    reply: tuple[int, str, list[tuple[str, str]], bytes],
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: Optional[bytes],
+    timeout: Optional[float],
+) -> tuple[tuple[int, str, list[tuple[str, str]], bytes], str]:
+    """Follow 307/308 redirects from ``reply``: the final reply and the URL that gave it."""
+    for _ in range(MAX_REDIRECTS):
+        location = next((v for k, v in reply[2] if k.lower() == "location"), None)
+        if reply[0] not in (307, 308) or not location:
+            return reply, url
+        url = urljoin(url, location)
+        reply = native.request(method, url, headers, body, timeout)
+    if reply[0] not in (307, 308) or not any(k.lower() == "location" for k, _ in reply[2]):
+        return reply, url
+    # A server may redirect to the same URL and answer the next time: only the hop count
+    # tells a loop.
+    raise ProtocolError(
+        f"more than {MAX_REDIRECTS} redirects (a redirect loop?), the last from {redact_url(url)}",
+        host=urlsplit(url).hostname,
+    )
 
 
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:

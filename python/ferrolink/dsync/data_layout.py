@@ -16,7 +16,7 @@ from typing import Any, Optional, TypeVar, Union
 
 from ..errors import InvalidArgumentError
 from ..redact import MASK
-from .rules import FIELD_TYPES, MAX_FIELD_DEPTH, layout_problems
+from .rules import FIELD_TYPES, MAX_FIELD_DEPTH, _kind, layout_problems
 
 __all__ = [
     "TYPE_BOOLEAN",
@@ -350,10 +350,6 @@ def _fields_from_attributes(fields: Any, path: str, depth: int) -> list[Field]:
         child._load(item, f"{path}.fields[{index}]", depth + 1)
         loaded.append(child)
     return loaded
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def _listed(method: str, items: Any) -> list[Any]:

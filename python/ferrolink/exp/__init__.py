@@ -10,14 +10,15 @@ Module-level API, as the original ``exp`` package::
 
 Instance API (several identities per process): ``sdk = ferrolink.exp.start(**options)``
 with ``sdk.api``, ``sdk.channels``, ``sdk.on``, ``sdk.stop()``, ``sdk.get_channel(...)``.
-Everything speaks the EXP 5.0 wire protocol. Documented choices where EXP's own documentation leaves
-one open: see the README's EXP section.
+asyncio: ``async with ferrolink.exp.AsyncExp(**options) as sdk`` (see :mod:`.async_sdk`).
+Everything speaks the EXP 5.0 wire protocol. Documented choices where EXP's own documentation
+leaves one open: see the README's EXP section.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import eio
 from .channels import Broadcast, Channel, Listener, channel_id
@@ -31,12 +32,44 @@ from .errors import (
     UnexpectedError,
     UsageError,
 )
-from .resources import Collection, Content, Data, Device, Experience, Feed, Location, Thing, Zone
+from .resources import (
+    Collection,
+    Content,
+    Data,
+    Device,
+    Document,
+    Experience,
+    Feed,
+    Location,
+    Thing,
+    Zone,
+)
 from .sdk import DEFAULT_HOST, Api, Channels, Exp, stop_all
+
+if TYPE_CHECKING:
+    from .async_channels import AsyncBroadcast, AsyncChannel, AsyncListener, AsyncResponder
+    from .async_sdk import AsyncExp
+
+# The asyncio runtime loads on first use: plain sync users never import asyncio for it.
+_ASYNC = ("AsyncBroadcast", "AsyncChannel", "AsyncExp", "AsyncListener", "AsyncResponder")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ASYNC:
+        from . import async_channels, async_sdk
+
+        return getattr(async_sdk if name == "AsyncExp" else async_channels, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_HOST",
     "ApiError",
+    "AsyncBroadcast",
+    "AsyncChannel",
+    "AsyncExp",
+    "AsyncListener",
+    "AsyncResponder",
     "AuthenticationError",
     "Broadcast",
     "Channel",
@@ -44,6 +77,7 @@ __all__ = [
     "Content",
     "Data",
     "Device",
+    "Document",
     "Exp",
     "ExpError",
     "Experience",

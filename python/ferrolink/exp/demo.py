@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import time
 from typing import Any
 
 from ..demo import Report
 from ..sandbox import Sandbox
-from . import AuthenticationError, start
+from . import AsyncExp, AuthenticationError, Experience, start
 
 __all__ = ["demo"]
 
@@ -37,7 +38,7 @@ def demo(sb: Sandbox, report: Report) -> None:
         players = user.api.find_devices(subtype="scala:device:player", limit=1)
         report.step("find_devices with filter + limit", f"{len(players)} of {players.total}")
         created = user.api.create_device({"name": "Demo Player"})
-        created.document["name"] = "Renamed Player"
+        created.document.name = "Renamed Player"
         created.save()
         created.delete()
         assert user.api.get_device(created.uuid) is None
@@ -61,9 +62,20 @@ def demo(sb: Sandbox, report: Report) -> None:
         took = (time.perf_counter() - started) * 1000
         report.step("broadcast (WebSocket) -> listener (polling)", f"{payload} in {took:.1f} ms")
 
-        device.channels.organization.respond("whoami", lambda p: {"device": creds["device_uuid"]})
-        answer = user.channels.organization.request("whoami", payload=None, timeout=0.5)
-        report.step("request / respond between two runtimes", str(answer))
+        device.channels.experience.respond("sendMeMoney", lambda p: {"sent": p})
+        player = user.api.get_device(creds["device_uuid"])
+        experience = player.get_experience() if player else None
+        started = time.perf_counter()
+        answer = user.channels.experience_of(experience).request(
+            name="sendMeMoney", target={"device": creds["device_uuid"]}, payload=5
+        )
+        took = (time.perf_counter() - started) * 1000
+        report.step(
+            "request -> the device's experience responder",
+            f"{answer} in {took:.1f} ms (10 s window)",
+        )
+        answer = asyncio.run(_async_request(common, creds, experience))
+        report.step("the same request from the asyncio runtime", str(answer))
 
         flung: queue.Queue[Any] = queue.Queue()
         device.channels.organization.listen("fling", flung.put)
@@ -87,3 +99,16 @@ def demo(sb: Sandbox, report: Report) -> None:
     finally:
         user.stop()
         device.stop()
+
+
+async def _async_request(
+    common: dict[str, Any], creds: dict[str, str], experience: Experience | None
+) -> Any:
+    async with AsyncExp(
+        **common,
+        username=creds["username"],
+        password=creds["password"],
+        organization=creds["organization"],
+        experience=experience,
+    ) as sdk:
+        return await sdk.channels.experience.request("sendMeMoney", payload=6)

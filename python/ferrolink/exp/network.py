@@ -6,8 +6,10 @@ backoff (1 s doubling to 20 s) when the connection ends. After **every** ``40`` 
 resubscribes every channel that has listeners, then fires ``online``; a lost connection
 fires ``offline``. A token change (refresh or re-login) rebuilds the socket at once with the
 new token. A ping thread per connection sends ``2`` every ``pingInterval`` and drops the
-connection when no ``3`` came back within ``pingTimeout``. Listener callbacks run on one
-dispatcher thread, never under a lock of this module.
+connection when no ``3`` came back within ``pingTimeout``. Every broadcast first goes to the
+pending requests (:class:`~.replies.Replies`), then to the listeners of its channel and name;
+callback listeners run on their own worker threads (see :class:`~.channels.Listener`), never
+under a lock of this module.
 """
 
 from __future__ import annotations
@@ -15,25 +17,51 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import queue
 import ssl
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 from urllib.parse import urlencode
 
 import websocket
 
 from ..errors import FerrolinkError, ProtocolError
+from ..http import Client
 from . import eio
-from .channels import Broadcast, Listener
-
-if TYPE_CHECKING:
-    from .sdk import Exp
+from .replies import Replies
 
 __all__ = ["EventBus"]
 
 log = logging.getLogger("ferrolink.exp")
+
+# How long stop() waits for listener callbacks that are still running.
+WORKER_GRACE = 2.0
+
+
+class BusSession(Protocol):
+    """What the bus needs of a session (the sync one, or the async runtime's bridge)."""
+
+    host: str
+    timeout: float
+    http: Client  # the bus is threads: its handshake and polls go through a sync client
+
+    @property
+    def token(self) -> str: ...
+
+    def renew(self, stale: str) -> None:
+        """Renew ``stale`` (blocking) unless it was renewed already."""
+
+
+class Subscriber(Protocol):
+    """A listener as the bus sees it (sync :class:`~.channels.Listener` or its async twin)."""
+
+    channel: str
+    name: str
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Take one broadcast; called on the bus thread, so it must not block."""
+
+    def close(self) -> None: ...
 
 
 class _Lost(Exception):
@@ -182,11 +210,11 @@ def _ms(value: Any, default: int) -> int:
 
 
 class EventBus:
-    """Connection, subscriptions and dispatch for one :class:`~ferrolink.exp.sdk.Exp`."""
+    """Connection, subscriptions and dispatch for one runtime."""
 
     def __init__(
         self,
-        sdk: Exp,
+        session: BusSession,
         *,
         websocket: bool = True,
         ca_file: Optional[str] = None,
@@ -194,28 +222,29 @@ class EventBus:
         reconnect_delay: float = 1.0,
         max_reconnect_delay: float = 20.0,
     ) -> None:
-        self.sdk = sdk
-        self.host = sdk.session.host
-        self.timeout = sdk.session.timeout
+        self.session = session
+        self.host = session.host
+        self.timeout = session.timeout
         self.use_websocket = websocket
         self.ca_file = ca_file
         self.verify = verify
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay
-        self.http = sdk.session.http  # one pool and TLS set-up per instance; the session owns it
+        self.http = session.http  # one pool and TLS set-up per instance; the session owns it
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._listeners: dict[str, list[Listener]] = {}
+        self._listeners: dict[str, list[Subscriber]] = {}
         self._subscribed: set[str] = set()
+        self._watched: set[str] = set()  # channels request() listens on for early answers
+        self._hooks: list[Callable[[], None]] = []
+        self.replies = Replies()
         self._conn: Optional[_Connection] = None
         self._connected = False
         self._stopped = threading.Event()
         self._wake = threading.Event()  # cut the reconnect wait short (new token)
         self._callbacks: dict[str, list[Callable[..., Any]]] = {"online": [], "offline": []}
-        self._dispatch_queue: queue.SimpleQueue[Optional[tuple[Callable[..., Any], Any]]] = (
-            queue.SimpleQueue()
-        )
         self._threads: list[threading.Thread] = []
+        self._workers: set[threading.Thread] = set()
         self.protocol_errors: list[str] = []
         self.connects = 0
 
@@ -231,10 +260,9 @@ class EventBus:
         return conn.transport if conn is not None else None
 
     def start(self) -> None:
-        for target, name in ((self._run, "socket"), (self._dispatch_loop, "dispatch")):
-            thread = threading.Thread(target=target, name=f"ferrolink-exp-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(target=self._run, name="ferrolink-exp-socket", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def wait_connected(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -253,15 +281,53 @@ class EventBus:
             raise ValueError("callback must be callable")
         self._callbacks[name].append(callback)
 
-    def add_listener(self, listener: Listener) -> None:
+    def add_listener(self, listener: Subscriber) -> None:
         with self._cond:
-            first = listener.channel not in self._listeners
+            first = self._is_new(listener.channel)
             self._listeners.setdefault(listener.channel, []).append(listener)
             conn = self._conn if self._connected else None
         if first and conn is not None:
             self._send_quietly(conn, [eio.encode_event("subscribe", [listener.channel])])
 
-    def remove_listener(self, listener: Listener) -> None:
+    def _is_new(self, channel: str) -> bool:
+        return channel not in self._listeners and channel not in self._watched
+
+    def watch(self, channel: str) -> bool:
+        """Keep ``channel`` subscribed for request() answers from now on, listeners or not.
+
+        Returns False while offline (then only the held-open POST can answer).
+        """
+        with self._cond:
+            if not self._connected:
+                return False
+            first = self._is_new(channel)
+            self._watched.add(channel)
+            conn = self._conn
+        if first and conn is not None:
+            self._send_quietly(conn, [eio.encode_event("subscribe", [channel])])
+        return True
+
+    def is_subscribed(self, channel: str) -> bool:
+        return channel in self._subscribed
+
+    def on_change(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` (on the bus thread; it must not block) after every change of the
+        connection or of the subscriptions, until :meth:`remove_on_change`."""
+        with self._lock:
+            self._hooks.append(hook)
+
+    def remove_on_change(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+    def _changed(self) -> None:
+        """Wake the threads and async waiters that wait for a state change (lock held)."""
+        self._cond.notify_all()
+        for hook in list(self._hooks):
+            hook()
+
+    def remove_listener(self, listener: Subscriber) -> None:
         with self._cond:
             group = self._listeners.get(listener.channel, [])
             if listener in group:
@@ -279,8 +345,22 @@ class EventBus:
                 self._cond.wait(remaining)
             return True
 
-    def dispatch(self, callback: Callable[..., Any], argument: Any) -> None:
-        self._dispatch_queue.put((callback, argument))
+    def spawn(self, target: Callable[[], None], kind: str) -> None:
+        """Run ``target`` on a new daemon thread that :meth:`stop` waits for (briefly)."""
+
+        def run() -> None:
+            try:
+                target()
+            finally:
+                with self._lock:
+                    self._workers.discard(thread)
+
+        thread = threading.Thread(target=run, name=f"ferrolink-exp-{kind}", daemon=True)
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self._workers.add(thread)
+        thread.start()
 
     def reconnect(self) -> None:
         """Drop the current connection and connect again at once (used on a new token)."""
@@ -295,13 +375,23 @@ class EventBus:
         conn = self._conn
         if conn is not None:
             conn.close()
-        self._dispatch_queue.put(None)
         with self._cond:
-            self._cond.notify_all()
+            listeners = [item for group in self._listeners.values() for item in group]
+            self._changed()
+        for listener in listeners:
+            listener.close()
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(self.timeout + 2)
         self._threads.clear()
+        # Workers end after the callback they are running; one still blocked in user code
+        # after this grace period is left to finish on its own (it is a daemon).
+        deadline = time.monotonic() + WORKER_GRACE
+        with self._lock:
+            workers = list(self._workers)
+        for thread in workers:
+            if thread is not threading.current_thread():
+                thread.join(max(deadline - time.monotonic(), 0))
 
     # -- supervisor ----------------------------------------------------------------------
 
@@ -309,7 +399,7 @@ class EventBus:
         delay = self.reconnect_delay
         while not self._stopped.is_set():
             self._wake.clear()
-            conn = _Connection(self, self.sdk.session.token)
+            conn = _Connection(self, self.session.token)
             try:
                 leftover = conn.open()
                 self._conn = conn
@@ -348,7 +438,7 @@ class EventBus:
 
     def _renew(self, stale: str) -> None:
         try:
-            self.sdk.session._renew(stale)
+            self.session.renew(stale)
         except FerrolinkError as exc:
             log.warning("event bus: token renewal failed: %s", exc)
 
@@ -400,11 +490,11 @@ class EventBus:
     def _on_connect(self, conn: _Connection) -> None:
         with self._cond:
             self._subscribed.clear()
-            channels = list(self._listeners)
+            channels = list(self._listeners) + sorted(self._watched - set(self._listeners))
             self._connected = True
             self.connects += 1
             conn.was_connected = True
-            self._cond.notify_all()
+            self._changed()
         log.info("event bus online (%s)", conn.transport)
         if channels:
             self._send_quietly(conn, [eio.encode_event("subscribe", channels)])
@@ -415,12 +505,13 @@ class EventBus:
             ids = args[0] if args and isinstance(args[0], list) else []
             with self._cond:
                 self._subscribed.update(i for i in ids if isinstance(i, str))
-                self._cond.notify_all()
+                self._changed()
         elif name == "broadcast":
             message = args[0] if args else None
             if not isinstance(message, dict):
                 self._protocol_error(f"broadcast event without an object: {args!r:.80}")
                 return
+            self.replies.observe(message)
             with self._lock:
                 targets = [
                     listener
@@ -428,7 +519,7 @@ class EventBus:
                     if listener.name == message.get("name")
                 ]
             for listener in targets:
-                listener.deliver(Broadcast(self.sdk, message))
+                listener.deliver(message)
         else:
             log.debug("event bus: ignoring event %r", name)
 
@@ -452,7 +543,7 @@ class EventBus:
             was = self._connected
             self._connected = False
             self._subscribed.clear()
-            self._cond.notify_all()
+            self._changed()
         if was:
             log.info("event bus offline")
             self._fire("offline")
@@ -464,17 +555,6 @@ class EventBus:
             threading.Thread(
                 target=_call_flexibly, args=(callback,), name=f"ferrolink-exp-{name}", daemon=True
             ).start()
-
-    def _dispatch_loop(self) -> None:
-        while True:
-            item = self._dispatch_queue.get()
-            if item is None:
-                return
-            callback, argument = item
-            try:
-                callback(argument)
-            except Exception:
-                log.exception("listener callback %r failed", callback)
 
 
 def _call_flexibly(callback: Callable[..., Any]) -> None:

@@ -6,10 +6,12 @@ more. Instances are independent: several identities can run in one process.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Optional, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 from .auth import Credentials
 from .channels import Broadcast, Channel, Listener
@@ -26,9 +28,21 @@ from .resources import (
     Resource,
     Thing,
     Zone,
-    data_path,
+    create,
+    create_data,
+    find,
+    get,
+    get_data,
+    remove,
+    remove_data,
 )
-from .session import Session, path_of
+from .session import Call, Flow, Session
+
+if TYPE_CHECKING:
+    from .async_sdk import AsyncExp
+    from .async_session import RequestLoop
+
+    Runtime = Union["Exp", AsyncExp]
 
 __all__ = ["DEFAULT_HOST", "Api", "Exp", "FixedChannel", "stop_all"]
 
@@ -36,7 +50,7 @@ DEFAULT_HOST = "https://api.goexp.io"
 # How long start() waits for the first event-bus connection (the original: about 5 s).
 START_TIMEOUT = 10.0
 
-RES = TypeVar("RES", bound=Resource)
+T = TypeVar("T")
 
 _instances: weakref.WeakSet[Exp] = weakref.WeakSet()
 _instances_lock = threading.Lock()
@@ -55,47 +69,84 @@ def _base_url(host: Any, port: Any) -> str:
     return str(host)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The ``start()`` options both runtimes understand, checked."""
+
+    credentials: Credentials
+    host: str
+    timeout: float
+    ca_file: Optional[str]
+    verify: bool
+    organization: Optional[str]
+    websocket: bool
+    enable_network: bool
+    start_timeout: float
+    bound: dict[str, str]
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> Settings:
+        credentials = Credentials.from_options(options)
+        timeout = options.get("timeout") or 10.0
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        return cls(
+            credentials=credentials,
+            host=_base_url(options.get("host") or DEFAULT_HOST, options.get("port")),
+            timeout=float(timeout),
+            ca_file=options.get("ca_file"),
+            verify=bool(options.get("verify", True)),
+            organization=options.get("organization"),
+            websocket=bool(options.get("websocket", True)),
+            enable_network=bool(options.get("enable_network", options.get("enableEvents", True))),
+            start_timeout=float(options.get("start_timeout", START_TIMEOUT)),
+            bound={kind: uuid_of(options[kind]) for kind in _LINKED if options.get(kind)},
+        )
+
+
 class Exp:
     """A started EXP client. Use :func:`ferrolink.exp.start` to make one.
 
     Options: credentials (see :class:`~ferrolink.exp.auth.Credentials`), ``host``, ``port``,
     ``timeout`` (REST seconds, default 10), ``enable_network``/``enableEvents`` (default
     True), ``websocket`` (default True; False keeps to long-polling), ``ca_file``,
-    ``verify``, ``organization`` (for a ready ``token``), ``start_timeout``.
+    ``verify``, ``organization`` (for a ready ``token``), ``start_timeout``,
+    ``experience`` / ``location`` (a uuid or resource: binds the fixed channel of that name,
+    so a user can reach the devices of an experience or location).
     Unknown options are ignored, as in the original.
     """
 
     def __init__(self, **options: Any) -> None:
         self.log = logging.getLogger("ferrolink.exp")
-        credentials = Credentials.from_options(options)
-        enable = options.get("enable_network", options.get("enableEvents", True))
-        timeout = options.get("timeout") or 10.0
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        settings = Settings.from_options(options)
+        self._bound = settings.bound
         self.session = Session(
-            _base_url(options.get("host") or DEFAULT_HOST, options.get("port")),
-            credentials,
-            timeout=float(timeout),
-            ca_file=options.get("ca_file"),
-            verify=options.get("verify", True),
-            organization=options.get("organization"),
+            settings.host,
+            settings.credentials,
+            timeout=settings.timeout,
+            ca_file=settings.ca_file,
+            verify=settings.verify,
+            organization=settings.organization,
         )
         self.bus = EventBus(
-            self,
-            websocket=bool(options.get("websocket", True)),
-            ca_file=options.get("ca_file"),
-            verify=options.get("verify", True),
+            self.session,
+            websocket=settings.websocket,
+            ca_file=settings.ca_file,
+            verify=settings.verify,
         )
         self.api = Api(lambda: self)
         self.channels = Channels(lambda: self)
-        self.enable_network = bool(enable)
+        self.enable_network = settings.enable_network
         self._stopped = False
         self._fixed: dict[str, Channel] = {}
         # The responder per (channel id, name) of the fixed channels; a new one replaces it.
         self._responders: dict[tuple[str, str], Listener] = {}
+        self._settings = settings
+        self._requests: Optional[RequestLoop] = None
+        self._requests_lock = threading.Lock()
         for name, callback in options.get("callbacks") or ():
             self.on(name, callback)  # registered before connecting, so the first online fires
-        self._start(float(options.get("start_timeout", START_TIMEOUT)))
+        self._start(settings.start_timeout)
         with _instances_lock:
             _instances.add(self)
 
@@ -120,6 +171,10 @@ class Exp:
     def _shutdown(self) -> None:
         self._stopped = True
         self.bus.stop()
+        with self._requests_lock:
+            requests, self._requests = self._requests, None
+        if requests is not None:
+            requests.close()
         self.session.close()
 
     def stop(self) -> None:
@@ -209,42 +264,43 @@ class Exp:
         return Channel(self, name, system=system, consumer=consumer)
 
     def get_current_device(self) -> Optional[Device]:
-        identity = self.session.auth.get("identity") or {}
-        if identity.get("type") != "device" or identity.get("isPairing"):
-            return None
-        uuid = identity.get("uuid")
-        return self.api.get_device(uuid) if isinstance(uuid, str) else None
+        return self.session.run(current_device(self))
 
     def get_current_experience(self) -> Optional[Experience]:
-        device = self.get_current_device()
-        return device.get_experience() if device else None
+        return self.session.run(current_link(self, Device._experience, None))
 
     def get_current_location(self) -> Optional[Location]:
-        device = self.get_current_device()
-        return device.get_location() if device else None
+        return self.session.run(current_link(self, Device._location, None))
 
     def get_current_zones(self) -> list[Zone]:
-        device = self.get_current_device()
-        return device.get_zones() if device else []
+        return self.session.run(current_link(self, Device._zones, []))
 
-    def fixed_channel(self, kind: str) -> Channel:
-        """The module-level channel ``kind`` on the 5.0 wire (a documented choice):
-        ``system`` is the system channel ``system``; ``organization`` the channel
-        ``organization``; ``experience``/``location`` the channel named after the current
-        device's experience/location uuid, else a channel literally named so."""
+    def post_request(self, call: Call) -> concurrent.futures.Future[Any]:
+        """Send a request's broadcast POST without blocking; cancel the future to abort it
+        (see :class:`~.async_session.RequestLoop`, started on the first request)."""
         self._check()
+        with self._requests_lock:
+            if self._requests is None:
+                from .async_session import RequestLoop
+
+                settings = self._settings
+                self._requests = RequestLoop(self.session, settings.ca_file, settings.verify)
+            return self._requests.post(call)
+
+    def fixed_channel(self, kind: str, uuid: Optional[str] = None) -> Channel:
+        """The module-level channel ``kind`` on the 5.0 wire (documented choice):
+        ``system`` is the system channel ``system``; ``organization`` the channel
+        ``organization``; ``experience``/``location`` the channel named ``uuid`` when given,
+        else the one bound by ``start(experience=..., location=...)``, else the channel
+        named after the current device's experience/location uuid, else a channel literally
+        named so."""
+        self._check()
+        if uuid is not None:
+            return Channel(self, uuid)
         channel = self._fixed.get(kind)
         if channel is None:
-            if kind == "system":
-                channel = Channel(self, "system", system=True)
-            elif kind in ("experience", "location"):
-                device = self.get_current_device()
-                linked = device.document.get(kind) if device else None
-                uuid = linked.get("uuid") if isinstance(linked, dict) else None
-                channel = Channel(self, uuid if isinstance(uuid, str) else kind)
-            else:
-                channel = Channel(self, kind)
-            self._fixed[kind] = channel
+            name = self.session.run(fixed_channel_name(self, kind, self._bound))
+            channel = self._fixed[kind] = Channel(self, name, system=kind == "system")
         return channel
 
     def __repr__(self) -> str:
@@ -263,136 +319,112 @@ class Api:
         sdk._check()
         return sdk
 
-    def _find(self, cls: type[RES], params: dict[str, Any]) -> Collection[RES]:
+    def _run(self, make: Callable[[Exp], Flow[T]]) -> T:
         sdk = self._sdk()
-        reply = sdk.session.request("GET", path_of(*cls.collection), params=params)
-        docs = reply.get("results") if isinstance(reply, dict) else reply
-        items = [cls(doc, sdk) for doc in docs or [] if isinstance(doc, dict)]
-        return Collection(items, reply)
-
-    def _get(self, cls: type[RES], uuid: Any) -> Optional[RES]:
-        if not isinstance(uuid, str) or not uuid:
-            return None  # the 5.0 behaviour: no request for a missing uuid
-        sdk = self._sdk()
-        doc = sdk.session.request("GET", path_of(*cls.collection, uuid), none_on_404=True)
-        return None if doc is None else cls(doc, sdk)
-
-    def _create(self, cls: type[RES], document: Any) -> RES:
-        if document is not None and not isinstance(document, dict):
-            raise UsageError(f"a document must be a dict, got {type(document).__name__}")
-        sdk = self._sdk()
-        return cls(sdk.session.request("POST", path_of(*cls.collection), payload=document), sdk)
-
-    def _delete(self, cls: type[RES], uuid: str) -> None:
-        if not isinstance(uuid, str) or not uuid:
-            raise UsageError(f"uuid must be a non-empty string, got {uuid!r}")
-        self._sdk().session.request("DELETE", path_of(*cls.collection, uuid))
+        return sdk.session.run(make(sdk))
 
     # devices
     def find_devices(self, **params: Any) -> Collection[Device]:
-        return self._find(Device, params)
+        return self._run(lambda sdk: find(sdk, Device, params))
 
     get_devices = find_devices  # the original SDK's README example calls get_devices()
 
     def get_device(self, uuid: Any) -> Optional[Device]:
-        return self._get(Device, uuid)
+        return self._run(lambda sdk: get(sdk, Device, uuid))
 
     def create_device(self, document: Optional[dict[str, Any]] = None) -> Device:
-        return self._create(Device, document)
+        return self._run(lambda sdk: create(sdk, Device, document))
 
     def delete_device(self, uuid: str) -> None:
-        self._delete(Device, uuid)
+        self._run(lambda sdk: remove(Device, uuid))
 
     # things
     def find_things(self, **params: Any) -> Collection[Thing]:
-        return self._find(Thing, params)
+        return self._run(lambda sdk: find(sdk, Thing, params))
 
     def get_thing(self, uuid: Any) -> Optional[Thing]:
-        return self._get(Thing, uuid)
+        return self._run(lambda sdk: get(sdk, Thing, uuid))
 
     def create_thing(self, document: Optional[dict[str, Any]] = None) -> Thing:
-        return self._create(Thing, document)
+        return self._run(lambda sdk: create(sdk, Thing, document))
 
     def delete_thing(self, uuid: str) -> None:
-        self._delete(Thing, uuid)
+        self._run(lambda sdk: remove(Thing, uuid))
 
     # experiences
     def find_experiences(self, **params: Any) -> Collection[Experience]:
-        return self._find(Experience, params)
+        return self._run(lambda sdk: find(sdk, Experience, params))
 
     def get_experience(self, uuid: Any) -> Optional[Experience]:
-        return self._get(Experience, uuid)
+        return self._run(lambda sdk: get(sdk, Experience, uuid))
 
     def create_experience(self, document: Optional[dict[str, Any]] = None) -> Experience:
-        return self._create(Experience, document)
+        return self._run(lambda sdk: create(sdk, Experience, document))
 
     def delete_experience(self, uuid: str) -> None:
-        self._delete(Experience, uuid)
+        self._run(lambda sdk: remove(Experience, uuid))
 
     # locations
     def find_locations(self, **params: Any) -> Collection[Location]:
-        return self._find(Location, params)
+        return self._run(lambda sdk: find(sdk, Location, params))
 
     def get_location(self, uuid: Any) -> Optional[Location]:
-        return self._get(Location, uuid)
+        return self._run(lambda sdk: get(sdk, Location, uuid))
 
     def create_location(self, document: Optional[dict[str, Any]] = None) -> Location:
-        return self._create(Location, document)
+        return self._run(lambda sdk: create(sdk, Location, document))
 
     def delete_location(self, uuid: str) -> None:
-        self._delete(Location, uuid)
+        self._run(lambda sdk: remove(Location, uuid))
 
     # feeds
     def find_feeds(self, **params: Any) -> Collection[Feed]:
-        return self._find(Feed, params)
+        return self._run(lambda sdk: find(sdk, Feed, params))
 
     def get_feed(self, uuid: Any) -> Optional[Feed]:
-        return self._get(Feed, uuid)
+        return self._run(lambda sdk: get(sdk, Feed, uuid))
 
     def create_feed(self, document: Optional[dict[str, Any]] = None) -> Feed:
-        return self._create(Feed, document)
+        return self._run(lambda sdk: create(sdk, Feed, document))
 
     def delete_feed(self, uuid: str) -> None:
-        self._delete(Feed, uuid)
+        self._run(lambda sdk: remove(Feed, uuid))
 
     # content (read-only)
     def find_content(self, **params: Any) -> Collection[Content]:
-        return self._find(Content, params)
+        return self._run(lambda sdk: find(sdk, Content, params))
 
     def get_content(self, uuid: Any) -> Optional[Content]:
-        return self._get(Content, uuid)
+        return self._run(lambda sdk: get(sdk, Content, uuid))
 
     # data: key first, as in the module-level SDK
     def get_data(self, key: Any, group: Any = "default") -> Optional[Data]:
-        sdk = self._sdk()
-        doc = sdk.session.request("GET", data_path(group, key), none_on_404=True)
-        return None if doc is None else Data(doc, sdk)
+        return self._run(lambda sdk: get_data(sdk, key, group))
 
     def find_data(self, **params: Any) -> Collection[Data]:
-        return self._find(Data, params)
+        return self._run(lambda sdk: find(sdk, Data, params))
 
     def create_data(self, key: Any = None, group: Any = "default", value: Any = None) -> Data:
-        sdk = self._sdk()
-        data = Data({"group": group, "key": key, "value": value}, sdk)
-        data.save()
-        return data
+        return self._run(lambda sdk: create_data(sdk, key, group, value))
 
     def delete_data(self, key: Any, group: Any = "default") -> None:
-        self._sdk().session.request("DELETE", data_path(group, key))
+        self._run(lambda sdk: remove_data(key, group))
 
 
 class FixedChannel:
-    """``exp.channels.<name>``: the module-level channel API."""
+    """``exp.channels.<name>``: the module-level channel API; ``uuid`` binds an
+    experience or location channel to that experience or location."""
 
     Timeout = RequestTimeout
     Error = ResponderError
 
-    def __init__(self, resolve: Callable[[], Exp], kind: str) -> None:
+    def __init__(self, resolve: Callable[[], Exp], kind: str, uuid: Optional[str] = None) -> None:
         self._resolve = resolve
         self.kind = kind
+        self.uuid = uuid
 
     def _channel(self) -> Channel:
-        return self._resolve().fixed_channel(self.kind)
+        return self._resolve().fixed_channel(self.kind, self.uuid)
 
     def broadcast(self, name: str, payload: Any = None) -> None:
         """Fire and forget (no response window)."""
@@ -405,7 +437,7 @@ class FixedChannel:
         on connect). ``listener.cancel()`` stops it.
         """
         sdk = self._resolve()
-        channel = sdk.fixed_channel(self.kind)
+        channel = self._channel()
         return channel.listen(
             name,
             callback=lambda broadcast: callback(broadcast.payload),
@@ -426,7 +458,7 @@ class FixedChannel:
     def respond(self, name: str, callback: Callable[..., Any]) -> Listener:
         """Answer requests ``name`` with ``callback(payload)``; replaces an earlier responder."""
         sdk = self._resolve()
-        channel = sdk.fixed_channel(self.kind)
+        channel = self._channel()
         key = (channel.id, name)
         with _responders_lock:
             previous = sdk._responders.pop(key, None)
@@ -445,7 +477,8 @@ class FixedChannel:
         self._channel().identify()
 
     def __repr__(self) -> str:
-        return f"<exp.channels.{self.kind}>"
+        bound = f" {self.uuid}" if self.uuid else ""
+        return f"<exp.channels.{self.kind}{bound}>"
 
 
 _responders_lock = threading.Lock()
@@ -463,6 +496,52 @@ class Channels:
 
     def get_channel(self, name: str, system: bool = False, consumer: bool = False) -> Channel:
         return self._resolve().get_channel(name, system=system, consumer=consumer)
+
+    def experience_of(self, experience: Any) -> FixedChannel:
+        """The experience channel of ``experience`` (a uuid or an :class:`Experience`): where
+        the devices of that experience listen and respond."""
+        return FixedChannel(self._resolve, "experience", uuid_of(experience))
+
+    def location_of(self, location: Any) -> FixedChannel:
+        """The location channel of ``location`` (a uuid or a :class:`Location`)."""
+        return FixedChannel(self._resolve, "location", uuid_of(location))
+
+
+_LINKED = ("experience", "location")
+
+
+def current_device(sdk: Runtime) -> Flow[Optional[Device]]:
+    """The device the runtime is logged in as, if it is a (paired) device."""
+    identity = sdk.session.auth.get("identity") or {}
+    if identity.get("type") != "device" or identity.get("isPairing"):
+        return None
+    return (yield from get(sdk, Device, identity.get("uuid")))
+
+
+def current_link(sdk: Runtime, link: Callable[[Device], Flow[T]], default: T) -> Flow[T]:
+    """What ``link`` (e.g. ``Device._location``) gives for the current device."""
+    device = yield from current_device(sdk)
+    return default if device is None else (yield from link(device))
+
+
+def fixed_channel_name(sdk: Runtime, kind: str, bound: dict[str, str]) -> Flow[str]:
+    """The channel name behind module-level channel ``kind`` (see :meth:`Exp.fixed_channel`)."""
+    if kind not in _LINKED:
+        return kind
+    name = bound.get(kind)
+    if name is None:
+        device = yield from current_device(sdk)
+        linked = device.document.get(kind) if device else None
+        name = linked.get("uuid") if isinstance(linked, dict) else None
+    return name if isinstance(name, str) else kind
+
+
+def uuid_of(resource: Any) -> str:
+    """The uuid of a resource, or the uuid string itself."""
+    uuid = resource.uuid if isinstance(resource, Resource) else resource
+    if not isinstance(uuid, str) or not uuid:
+        raise UsageError(f"expected a uuid or a saved resource, got {resource!r}")
+    return uuid
 
 
 def stop_all() -> None:

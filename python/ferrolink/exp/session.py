@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote, urlencode
 
 from ..errors import ConnectError, TransportError
@@ -27,7 +29,7 @@ from .errors import (
     UsageError,
 )
 
-__all__ = ["Session", "path_of"]
+__all__ = ["Call", "Flow", "Session", "SessionState", "path_of"]
 
 log = logging.getLogger("ferrolink.exp")
 
@@ -37,8 +39,30 @@ def path_of(*segments: str) -> str:
     return "/" + "/".join(quote(s, safe="") for s in segments)
 
 
-class Session:
-    """REST access for one identity. Thread-safe; :meth:`close` stops the refresh timer."""
+@dataclass(frozen=True)
+class Call:
+    """One REST call, as resources and channels describe it and either session sends it.
+
+    ``window`` is how long (s) the server holds the call open on top of the REST timeout.
+    """
+
+    method: str
+    path: str
+    payload: Any = None
+    params: Optional[dict[str, Any]] = None
+    none_on_404: bool = False
+    window: float = 0.0
+
+
+T = TypeVar("T")
+# A REST conversation written once for both runtimes: it yields each Call, receives its
+# decoded reply, and returns its result. Session.run / AsyncSession.run drive it.
+Flow = Generator[Call, Any, T]
+
+
+class SessionState:
+    """What the sync and async sessions share: identity, the login reply, and how a call
+    is built and its reply read."""
 
     def __init__(
         self,
@@ -46,8 +70,6 @@ class Session:
         credentials: Credentials,
         *,
         timeout: float = 10.0,
-        ca_file: Optional[str] = None,
-        verify: bool = True,
         organization: Optional[str] = None,
     ) -> None:
         if not isinstance(host, str) or not host.startswith(("http://", "https://")):
@@ -55,20 +77,9 @@ class Session:
         self.host = host.rstrip("/")
         self.credentials = credentials
         self.timeout = float(timeout)
-        self.http = Client(
-            timeout=None,
-            connect_timeout=self.timeout,
-            read_timeout=None,
-            ca_file=ca_file,
-            verify=verify,
-        )
         self._fallback_org = organization
         self._auth: Optional[dict[str, Any]] = None
-        self._auth_lock = threading.RLock()  # one login/refresh at a time
-        self._cond = threading.Condition()
-        self._refresh_at: Optional[float] = None
         self._closed = False
-        self._refresher: Optional[threading.Thread] = None
         self.token_listeners: list[Callable[[], None]] = []
         if credentials.kind == "token":
             self._auth = {"token": credentials.ready_token, "identity": {}}
@@ -102,42 +113,20 @@ class Session:
         extra = tuple(v for v in (auth.get("token"), auth.get("restrictedToken")) if v)
         return self.credentials.secrets() + extra
 
-    def login(self) -> None:
-        """Full login with the stored credentials (``AuthenticationError`` on 401)."""
-        if not self.credentials.can_login:
-            return
-        with self._auth_lock:
-            body = self.credentials.login_body()
-            reply = self._raw("POST", "/api/auth/login", None, body, None)
-            if reply.status == 401:
-                raise AuthenticationError(
-                    f"EXP rejected the {self.credentials.kind} credentials",
-                    host=self.host,
-                    server_message=_server_message(reply),
-                )
-            self._store(reply, "login")
-        log.info("logged in to %s as %s", self.host, self.credentials.kind)
+    def _is_stale(self, stale: str) -> bool:
+        """Whether ``stale`` is still the current token (else another caller renewed it)."""
+        return self._auth is None or self._auth.get("token") == stale
 
-    def refresh(self) -> None:
-        """``POST /api/auth/token``; a 401 there means a full login."""
-        if not self.credentials.can_login:
-            return
-        with self._auth_lock:
-            reply = self._raw("POST", "/api/auth/token", self.token, None, None)
-            if reply.status == 401:
-                log.info("token refresh refused; logging in again")
-                self.login()
-                return
-            self._store(reply, "refresh")
-        log.debug("token refreshed")
+    def _check_login(self, reply: Response) -> None:
+        if reply.status == 401:
+            raise AuthenticationError(
+                f"EXP rejected the {self.credentials.kind} credentials",
+                host=self.host,
+                server_message=_server_message(reply),
+            )
 
-    def _renew(self, stale: str) -> None:
-        with self._auth_lock:
-            if self._auth is not None and self._auth.get("token") != stale:
-                return  # another thread already renewed it
-            self.refresh()
-
-    def _store(self, reply: Response, what: str) -> None:
+    def _store(self, reply: Response, what: str) -> Optional[float]:
+        """Adopt a login/refresh reply; returns when (epoch s) to refresh it, if it expires."""
         if reply.status != 200:
             raise UnexpectedError(
                 f"EXP {what} failed with HTTP {reply.status} {reply.reason}", host=self.host
@@ -151,23 +140,140 @@ class Session:
         if not isinstance(auth.get("identity"), dict):
             auth["identity"] = {}
         self._auth = auth
-        self._schedule(auth.get("expiration"))
         for listener in list(self.token_listeners):
             try:
                 listener()
             except Exception:
                 log.exception("token listener failed")
+        expiration = auth.get("expiration")
+        if isinstance(expiration, bool) or not isinstance(expiration, (int, float)):
+            return None  # no expiry given: nothing to refresh ahead of
+        now = time.time()
+        # Halfway to expiry, but never sooner than 0.5 s (a tiny TTL must not spin).
+        return now + max((expiration / 1000 - now) / 2, 0.5)
+
+    # -- REST ----------------------------------------------------------------------------
+
+    def _target(self, call: Call) -> str:
+        if self._closed:
+            raise UsageError("this EXP instance is stopped")
+        if call.params:
+            return f"{call.path}?{urlencode(_query(call.params), doseq=True)}"
+        return call.path
+
+    @staticmethod
+    def _headers(token: Optional[str]) -> list[tuple[str, str]]:
+        headers = [("Accept", "application/json")]
+        if token is not None:
+            headers.append(("Authorization", f"Bearer {token}"))
+        return headers
+
+    def _transport_error(self, method: str, path: str, exc: TransportError) -> ExpError:
+        """``NetworkError`` when the host could not be reached, else ``UnexpectedError``."""
+        message = mask_issued(str(exc), self._secrets())
+        if isinstance(exc, ConnectError):
+            return NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
+        return UnexpectedError(f"EXP {method} {path}: {message}", host=self.host)
+
+    def _retries(self, reply: Response) -> bool:
+        """A REST 401 renews the token once and retries once."""
+        return reply.status == 401 and self.credentials.can_login
+
+    def _value(self, call: Call, path: str, reply: Response) -> Any:
+        """The decoded reply (``None`` when not JSON), or the error it stands for."""
+        if 200 <= reply.status < 300:
+            try:
+                return reply.json() if reply.body else None
+            except ValueError:
+                return None
+        if reply.status == 404 and call.none_on_404:
+            return None
+        try:
+            body = reply.json()
+        except ValueError:
+            raise UnexpectedError(
+                f"EXP answered {call.method} {path} with HTTP {reply.status} {reply.reason} "
+                "(not JSON)",
+                host=self.host,
+            ) from None
+        if isinstance(body, dict):
+            code, message = body.get("code"), body.get("message")
+            raise ApiError(
+                code if isinstance(code, str) else None,
+                message if isinstance(message, str) else None,
+                reply.status,
+                body,
+                host=self.host,
+            )
+        raise ApiError(None, None, reply.status, body, host=self.host)
+
+    def __repr__(self) -> str:
+        return f"<exp.{type(self).__name__} {self.host} {self.credentials!r}>"
+
+
+class Session(SessionState):
+    """REST access for one identity. Thread-safe; :meth:`close` stops the refresh timer."""
+
+    def __init__(
+        self,
+        host: str,
+        credentials: Credentials,
+        *,
+        timeout: float = 10.0,
+        ca_file: Optional[str] = None,
+        verify: bool = True,
+        organization: Optional[str] = None,
+    ) -> None:
+        super().__init__(host, credentials, timeout=timeout, organization=organization)
+        self.http = Client(
+            timeout=None,
+            connect_timeout=self.timeout,
+            read_timeout=None,
+            ca_file=ca_file,
+            verify=verify,
+        )
+        self._auth_lock = threading.RLock()  # one login/refresh at a time
+        self._cond = threading.Condition()
+        self._refresh_at: Optional[float] = None
+        self._refresher: Optional[threading.Thread] = None
+
+    def login(self) -> None:
+        """Full login with the stored credentials (``AuthenticationError`` on 401)."""
+        if not self.credentials.can_login:
+            return
+        with self._auth_lock:
+            body = self.credentials.login_body()
+            reply = self._raw("POST", "/api/auth/login", None, body, None)
+            self._check_login(reply)
+            self._schedule(self._store(reply, "login"))
+        log.info("logged in to %s as %s", self.host, self.credentials.kind)
+
+    def refresh(self) -> None:
+        """``POST /api/auth/token``; a 401 there means a full login."""
+        if not self.credentials.can_login:
+            return
+        with self._auth_lock:
+            reply = self._raw("POST", "/api/auth/token", self.token, None, None)
+            if reply.status == 401:
+                log.info("token refresh refused; logging in again")
+                self.login()
+                return
+            self._schedule(self._store(reply, "refresh"))
+        log.debug("token refreshed")
+
+    def renew(self, stale: str) -> None:
+        """Refresh the token ``stale`` unless another thread already has."""
+        with self._auth_lock:
+            if self._is_stale(stale):
+                self.refresh()
 
     # -- refresh timer -------------------------------------------------------------------
 
-    def _schedule(self, expiration: Any) -> None:
-        if isinstance(expiration, bool) or not isinstance(expiration, (int, float)):
-            return  # no expiry given: nothing to refresh ahead of
-        now = time.time()
-        lifetime = expiration / 1000 - now
+    def _schedule(self, refresh_at: Optional[float]) -> None:
+        if refresh_at is None:
+            return
         with self._cond:
-            # Halfway to expiry, but never sooner than 0.5 s (a tiny TTL must not spin).
-            self._refresh_at = now + max(lifetime / 2, 0.5)
+            self._refresh_at = refresh_at
             self._cond.notify_all()
             if self._refresher is None and not self._closed:
                 self._refresher = threading.Thread(
@@ -217,67 +323,47 @@ class Session:
         none_on_404: bool = False,
     ) -> Any:
         """Send one call (``payload``: the JSON body, ``None`` for none); decode the JSON reply
-        (``None`` when not JSON). A non-2xx reply raises :class:`ApiError` when its body is JSON,
-        :class:`UnexpectedError` otherwise."""
-        if self._closed:
-            raise UsageError("this EXP instance is stopped")
-        if params:
-            path = f"{path}?{urlencode(_query(params), doseq=True)}"
+        (``None`` when not JSON). A non-2xx reply raises
+        :class:`ApiError` when its body is JSON, :class:`UnexpectedError` otherwise."""
+        call = Call(method, path, payload, params, none_on_404)
+        return self.call(call, timeout)
+
+    def call(self, call: Call, timeout: Optional[float] = None) -> Any:
+        """Send ``call`` and return its decoded reply."""
+        path = self._target(call)
+        timeout = (timeout or self.timeout) + call.window
         token = self.token
-        reply = self._raw(method, path, token, payload, timeout)
-        if reply.status == 401 and self.credentials.can_login:
-            self._renew(token)
-            reply = self._raw(method, path, self.token, payload, timeout)
-        if 200 <= reply.status < 300:
-            try:
-                return reply.json() if reply.body else None
-            except ValueError:
-                return None
-        if reply.status == 404 and none_on_404:
-            return None
+        reply = self._raw(call.method, path, token, call.payload, timeout)
+        if self._retries(reply):
+            self.renew(token)
+            reply = self._raw(call.method, path, self.token, call.payload, timeout)
+        return self._value(call, path, reply)
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive ``flow`` to its result, sending each of its calls in turn."""
         try:
-            body = reply.json()
-        except ValueError:
-            raise UnexpectedError(
-                f"EXP answered {method} {path} with HTTP {reply.status} {reply.reason} (not JSON)",
-                host=self.host,
-            ) from None
-        if isinstance(body, dict):
-            code, message = body.get("code"), body.get("message")
-            raise ApiError(
-                code if isinstance(code, str) else None,
-                message if isinstance(message, str) else None,
-                reply.status,
-                body,
-                host=self.host,
-            )
-        raise ApiError(None, None, reply.status, body, host=self.host)
+            call = next(flow)
+            while True:
+                call = flow.send(self.call(call))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     def _raw(
         self, method: str, path: str, token: Optional[str], payload: Any, timeout: Optional[float]
     ) -> Response:
-        headers = [("Accept", "application/json")]
-        if token is not None:
-            headers.append(("Authorization", f"Bearer {token}"))
         try:
             reply = self.http.request(
                 method,
                 self.host + path,
-                headers=headers,
+                headers=self._headers(token),
                 json=payload,
                 timeout=timeout or self.timeout,
             )
         except TransportError as exc:
-            message = mask_issued(str(exc), self._secrets())
-            if isinstance(exc, ConnectError):
-                error = NetworkError(f"could not connect to {self.host}: {message}", host=self.host)
-                raise error from exc
-            raise UnexpectedError(f"EXP {method} {path}: {message}", host=self.host) from exc
+            raise self._transport_error(method, path, exc) from exc
         log.debug("%s %s -> %d", method, path, reply.status)
         return reply
-
-    def __repr__(self) -> str:
-        return f"<exp.Session {self.host} {self.credentials!r}>"
 
 
 def _server_message(reply: Response) -> Optional[str]:

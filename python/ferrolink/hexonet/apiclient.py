@@ -79,7 +79,7 @@ def _masked_command(
 ) -> Union[str, list[tuple[str, str]]]:
     """The command with the value of every secret key (``is_secret_key``) masked."""
     if not isinstance(command, str):
-        return [(key, MASK if is_secret_key(key) else value) for key, value in command]
+        return [(key, MASK if value and is_secret_key(key) else value) for key, value in command]
     lines = command.split("\n")
     for i, line in enumerate(lines):
         key, sep, value = line.partition("=")

@@ -5,7 +5,7 @@
 //! imported once per interpreter and cached.
 
 use ferrolink_core::error::{Error, ErrorKind};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
@@ -51,6 +51,11 @@ pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
 /// For `map_err`: any core error type, as its Python exception.
 pub fn py_err(error: impl Into<Error>) -> PyErr {
     Python::attach(|py| to_pyerr(py, &error.into()))
+}
+
+/// A Python value of the wrong type where the binding converts arguments (`TypeError`).
+pub fn type_error(message: &'static str) -> PyErr {
+    PyTypeError::new_err(message)
 }
 
 /// The names of every error kind (test support: see `_raise_kind`).

@@ -3,12 +3,13 @@
 use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
-use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+use crate::errors::type_error;
 
 /// Interned key objects (CODE, DESCRIPTION, property names...). Responses repeat the same
 /// few dozen names, so reusing one interned string per name saves an allocation and a hash
@@ -214,7 +215,7 @@ pub fn hexonet_rows<'py>(
     for (key, values) in properties.iter() {
         let values = values
             .cast_into::<PyList>()
-            .map_err(|_| PyTypeError::new_err("every PROPERTY column must be a list of values"))?;
+            .map_err(|_| type_error("every PROPERTY column must be a list of values"))?;
         columns.push((key, values));
     }
     let lengths: Vec<usize> = columns.iter().map(|(_, v)| v.len()).collect();
@@ -313,7 +314,7 @@ pub fn hexonet_records<'py>(
         .map(|row| {
             let data = row
                 .cast_into::<PyDict>()
-                .map_err(|_| PyTypeError::new_err("every row must be a dict"))?;
+                .map_err(|_| type_error("every row must be a dict"))?;
             Bound::new(py, Record::new(data))
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -333,9 +334,11 @@ type ConnectionTuple = (
 /// The form body: `connection` is `(entity, login, otp, pw, remoteaddr, session, user)`;
 /// `command` is either the verbatim command text or `(KEY, VALUE)` pairs in send order.
 #[pyfunction]
+#[pyo3(signature = (connection, command, secured=false))]
 pub fn hexonet_post_data(
     connection: ConnectionTuple,
     command: &Bound<'_, PyAny>,
+    secured: bool,
 ) -> PyResult<String> {
     let (entity, login, otp, pw, remoteaddr, session, user) = &connection;
     let conn = Connection {
@@ -347,7 +350,7 @@ pub fn hexonet_post_data(
         session: session.as_deref(),
         user: user.as_deref(),
     };
-    Ok(hexonet::post_data(&conn, &command_text(command)?, false))
+    Ok(hexonet::post_data(&conn, &command_text(command)?, secured))
 }
 
 /// The form body as bytes, after `fields`: the connection fields as
