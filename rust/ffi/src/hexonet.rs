@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use ferrolink_core::hexonet::{self, Connection};
 
 use crate::{
-    deliver, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice, FlStatus,
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice,
+    FlStatus,
 };
 
 /// A `KEY = VALUE` pair: a top-level line of a response, or one field of a command.
@@ -146,13 +147,8 @@ pub unsafe extern "C" fn fl_hexonet_parse(
 /// `response` must be NULL or from `fl_hexonet_parse`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn fl_hexonet_response_free(response: *const FlHexonetResponse) {
-    if !response.is_null() {
-        let _ = guard(|| {
-            // SAFETY: it points to the OwnedResponse that fl_hexonet_parse leaked.
-            drop(unsafe { Box::from_raw(response.cast_mut().cast::<OwnedResponse>()) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: it points to the OwnedResponse that fl_hexonet_parse leaked (caller contract).
+    unsafe { free_boxed::<OwnedResponse, _>(response) }
 }
 
 /// # Safety

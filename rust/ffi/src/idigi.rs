@@ -7,7 +7,8 @@ use ferrolink_core::idigi::codec::{self, Decoded, DecoderLimits, FrameDecoder, M
 use ferrolink_core::idigi::inflate::Inflater;
 
 use crate::{
-    deliver, guard, input, input_text, out_buffer, out_param, Failure, FlBuffer, FlSlice, FlStatus,
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, Failure, FlBuffer,
+    FlSlice, FlStatus,
 };
 
 /// Length of an ack (PublishMessageReceived) and of a ConnectResponse.
@@ -207,13 +208,8 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
 /// `decoder` must be NULL or come from `fl_idigi_decoder_new`, and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn fl_idigi_decoder_free(decoder: *mut FlIdigiDecoder) {
-    if !decoder.is_null() {
-        let _ = guard(|| {
-            // SAFETY: the pointer came from Box::into_raw in fl_idigi_decoder_new.
-            drop(unsafe { Box::from_raw(decoder) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: the pointer came from Box::into_raw in fl_idigi_decoder_new (caller contract).
+    unsafe { free_boxed::<FlIdigiDecoder, _>(decoder) }
 }
 
 /// # Safety

@@ -217,6 +217,21 @@ pub(crate) unsafe fn out_buffer<'a>(out: *mut FlBuffer) -> Result<&'a mut FlBuff
     Ok(out)
 }
 
+/// Free what `Box::into_raw` made `T` into, seen through `ptr` (a `T` itself, or the `repr(C)`
+/// first field of one); NULL is ignored, and a panic in a destructor stays on this side.
+///
+/// # Safety
+/// `ptr` must be NULL or come from `Box::<T>::into_raw`, and be freed once.
+pub(crate) unsafe fn free_boxed<T, V>(ptr: *const V) {
+    if !ptr.is_null() {
+        let _ = guard(|| {
+            // SAFETY: caller contract.
+            drop(unsafe { Box::from_raw(ptr.cast_mut().cast::<T>()) });
+            Ok(FlStatus::Ok)
+        });
+    }
+}
+
 const EMPTY_TEXT: &[u8] = b"\0";
 
 /// The reason the last failing call on this thread failed (UTF-8, NUL-terminated; empty if

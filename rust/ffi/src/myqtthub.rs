@@ -4,7 +4,8 @@ use ferrolink_core::error::Error;
 use ferrolink_core::myqtthub::{self, Member, Publish};
 
 use crate::{
-    deliver, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice, FlStatus,
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice,
+    FlStatus,
 };
 
 /// What an `FlMyqtthubMember`'s `value` holds.
@@ -148,13 +149,8 @@ pub unsafe extern "C" fn fl_myqtthub_decode_pull(
 /// `pull` must be NULL or from `fl_myqtthub_decode_pull`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn fl_myqtthub_pull_free(pull: *const FlMyqtthubPull) {
-    if !pull.is_null() {
-        let _ = guard(|| {
-            // SAFETY: it points to the OwnedPull that fl_myqtthub_decode_pull leaked.
-            drop(unsafe { Box::from_raw(pull.cast_mut().cast::<OwnedPull>()) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: it points to the OwnedPull that fl_myqtthub_decode_pull leaked (caller contract).
+    unsafe { free_boxed::<OwnedPull, _>(pull) }
 }
 
 #[cfg(test)]
