@@ -102,6 +102,7 @@ HEXONET_TEXTS = [
     "CODE=1\r\nX=a\r\nCODE=2\r\r\nPROPERTY[A][0]=1\r\nPROPERTY[A][0]=1",
     "CODE=200\nDESCRIPTION=a\x00b\nPROPERTY[X\x00][0]=\x00\x01",
     "\n".join(f"PROPERTY[C{i % 40}][{i // 40}]=v{i}" for i in range(200)),
+    "co\udc80de=\ud800\nproperty[\udfff x][0]=1\nproperty[é\ud800][0]=2",
     "",
 ]
 

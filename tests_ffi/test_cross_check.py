@@ -91,6 +91,22 @@ def test_same_limits_and_error_classes() -> None:
         ]
 
 
+def test_same_inflate_budget_and_backlog() -> None:
+    stream = b"".join(codec.encode_publish_message(i, b"x" * 5000, compression=1) for i in range(9))
+    ours, theirs = (
+        idigi.FrameDecoder(max_inflated_per_feed=12_000),
+        codec.FrameDecoder(max_inflated_per_feed=12_000),
+    )
+    for chunk in (stream, b"", b"", b"", b"", b""):
+        assert described(ours.feed(chunk)) == described(theirs.feed(chunk))
+        assert ours.backlog == theirs.backlog
+    assert (idigi.DEFAULT_MAX_FRAME_SIZE, idigi.DEFAULT_MAX_PAYLOAD_SIZE) == (
+        codec.DEFAULT_MAX_FRAME_SIZE,
+        codec.DEFAULT_MAX_PAYLOAD_SIZE,
+    )
+    assert idigi.DEFAULT_MAX_INFLATED_PER_FEED == codec.DEFAULT_MAX_INFLATED_PER_FEED
+
+
 def test_same_encodings() -> None:
     for block in (0, 0x1A7, 0xFFFF):
         assert idigi.encode_ack(block, 201) == codec.encode_ack(block, 201)
@@ -144,11 +160,13 @@ def test_random_hexonet_texts_parse_alike(text: str) -> None:
 def test_same_hexonet_request_bodies() -> None:
     pairs = [("COMMAND", "ModifyDomain"), ("PASSWORD", "a\nb"), ("X", "ä&=+ /")]
     connection = ("54cd", "user", None, "pw", None, "sess", "sub")
+    names = ("entity", "login", "otp", "pw", "remoteaddr", "session", "user")
     for secured in (False, True):
-        theirs = _core.hexonet_post_data(connection, pairs, secured)
-        names = ("entity", "login", "otp", "pw", "remoteaddr", "session", "user")
         ours = hexonet.post_data(pairs, secured=secured, **dict(zip(names, connection)))
-        assert ours == theirs
+        assert ours == _core.hexonet_post_data(connection, pairs, secured)
+    assert hexonet.post_data("X=1", entity="e") == _core.hexonet_post_data(
+        ("e", None, None, None, None, None, None), "X=1"
+    )
 
 
 @pytest.mark.parametrize("reply", PULL_REPLIES)

@@ -41,11 +41,11 @@ def test_duplicates_keep_first_position_last_value() -> None:
     assert parsed["CODE"] == "2" and parsed["PROPERTY"] == {"AB": ["1", "2"]}
 
 
-def test_parse_rejects_non_str_and_unencodable_text() -> None:
+def test_parse_rejects_non_str_and_keeps_lone_surrogates() -> None:
     with pytest.raises(TypeError, match="expects str"):
         hexonet.parse(b"CODE=200")  # type: ignore[arg-type]
-    with pytest.raises(UnicodeEncodeError):
-        hexonet.parse("CODE=\ud800")
+    parsed = hexonet.parse("co\udc80de=\ud800\nproperty[\udfff x][0]=1")
+    assert parsed == {"CO\udc80DE": "\ud800", "PROPERTY": {"\udfffX": ["1"]}}
 
 
 def test_command_block_and_post_data_wire_vectors() -> None:

@@ -115,6 +115,19 @@ def test_decompression_bomb_is_refused() -> None:
     assert idigi.FrameDecoder(max_payload_size=2_000_000).feed(bomb)[0].payload == b"\0" * 2_000_000
 
 
+def test_inflate_budget_holds_frames_back_in_order() -> None:
+    stream = b"".join(
+        idigi.encode_publish_message(i, BIG_JSON, compression=1) for i in range(5)
+    ) + idigi.encode_ack(9)
+    decoder = idigi.FrameDecoder(max_inflated_per_feed=2 * len(BIG_JSON))
+    got = decoder.feed(stream)
+    assert 0 < len(got) < 6 and decoder.backlog == 6 - len(got)
+    while decoder.backlog:
+        got += decoder.feed(b"")
+    assert [f.block_id for f in got] == [0, 1, 2, 3, 4, 9]
+    assert all(f.payload == BIG_JSON for f in got[:5])
+
+
 @pytest.mark.parametrize("wbits", [15, -15, 31], ids=["zlib", "raw-deflate", "gzip"])
 def test_inflate_sniffs_the_framing(wbits: int) -> None:
     packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
@@ -148,6 +161,8 @@ def test_inflate_errors() -> None:
         lambda: idigi.encode_publish_message(-1, b"x"),
         lambda: idigi.FrameDecoder(max_frame_size=0),
         lambda: idigi.FrameDecoder(max_payload_size=1 << 80),
+        lambda: idigi.FrameDecoder(max_inflated_per_feed=0),
+        lambda: idigi.FrameDecoder(max_frame_size=True),
     ],
 )
 def test_bad_arguments_are_invalid_argument_errors(call: object) -> None:

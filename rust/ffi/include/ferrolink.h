@@ -106,12 +106,16 @@ typedef struct FlHexonetConnection {
   struct FlSlice user;
 } FlHexonetConnection;
 
-// What a decoder accepts. Start from `fl_idigi_limits_default()` and change what you need.
+// What a decoder accepts from a peer (every allocation it makes is bounded by these). Start
+// from `fl_idigi_limits_default()` and change what you need.
 typedef struct FlIdigiLimits {
   // Largest frame accepted (the header's size field); a larger one fails the stream.
   size_t max_frame_size;
-  // Largest inflated payload; a larger one fails that frame only.
+  // Largest inflated payload of one frame; a larger one fails that frame only.
   size_t max_payload_size;
+  // Inflated bytes one feed may produce. Frames past it stay in the decoder, in order, and
+  // come out of the next feed (a feed of 0 bytes drains them; see `fl_idigi_decoder_backlog`).
+  size_t max_inflated_per_feed;
 } FlIdigiLimits;
 
 // One decoded message. `message_type` says which fields are set (the others are 0/empty):
@@ -180,7 +184,9 @@ const char *fl_version(void);
 // `buffer` must be NULL or point to an `FlBuffer` that this library filled (or reset).
 void fl_buffer_free(struct FlBuffer *buffer);
 
-// Parse a response text (UTF-8, `len` bytes) into `*out`. Never fails for UTF-8 text.
+// Parse a response text of `len` bytes into `*out`. Never fails on any bytes: UTF-8 is the
+// encoding, and bytes that are not UTF-8 pass through untouched (keys are upper-cased only
+// where they are UTF-8).
 //
 // # Safety
 // `text` readable for `len` bytes; `out` writable.
@@ -213,7 +219,7 @@ FlStatus fl_hexonet_post_data(const struct FlHexonetConnection *connection,
                               bool secured,
                               struct FlBuffer *out);
 
-// The defaults the Python package uses (64 MiB frames, 256 MiB payloads).
+// The defaults the Python package uses (64 MiB frames and payloads, 256 MiB per feed).
 struct FlIdigiLimits fl_idigi_limits_default(void);
 
 // Create a decoder into `*out` (free it with `fl_idigi_decoder_free`). `limits` NULL means
@@ -260,6 +266,13 @@ FlStatus fl_idigi_decoder_take(struct FlIdigiDecoder *decoder, struct FlIdigiBat
 // # Safety
 // `decoder` live; `out` writable.
 FlStatus fl_idigi_decoder_buffered(const struct FlIdigiDecoder *decoder, size_t *out);
+
+// Complete frames held back by the per-feed inflate budget, into `*out`; a feed of 0 bytes
+// releases the next budget's worth.
+//
+// # Safety
+// `decoder` live; `out` writable.
+FlStatus fl_idigi_decoder_backlog(const struct FlIdigiDecoder *decoder, size_t *out);
 
 // ConnectRequest: protocol version 1, UTF-8 credentials (at most 65535 bytes each).
 //

@@ -1,8 +1,13 @@
 //! HEXONET: the response parser (to a flat, documented result) and the command encoder.
 
+use std::borrow::Cow;
+
 use ferrolink_core::hexonet::{self, Connection};
 
-use crate::{deliver, guard, input_text, out_buffer, out_param, FlBuffer, FlSlice, FlStatus};
+use crate::{
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice,
+    FlStatus,
+};
 
 /// A `KEY = VALUE` pair: a top-level line of a response, or one field of a command.
 #[repr(C)]
@@ -46,49 +51,49 @@ pub struct FlHexonetResponse {
 #[repr(C)]
 struct OwnedResponse {
     view: FlHexonetResponse,
-    _text: Box<str>,
-    _keys: Vec<Box<str>>,
+    _text: Box<[u8]>,
+    _keys: Vec<Box<[u8]>>,
     _top: Vec<FlHexonetEntry>,
     _columns: Vec<FlSlice>,
     _values: Vec<FlHexonetValue>,
 }
 
 /// A view of `s`, keeping the heap copy in `keep` when it is not borrowed from the text.
-fn keep_str(s: std::borrow::Cow<'_, str>, keep: &mut Vec<Box<str>>) -> FlSlice {
+fn keep_bytes(s: Cow<'_, [u8]>, keep: &mut Vec<Box<[u8]>>) -> FlSlice {
     match s {
-        std::borrow::Cow::Borrowed(b) => FlSlice::of(b.as_bytes()),
-        std::borrow::Cow::Owned(o) => {
-            let boxed = o.into_boxed_str();
-            let view = FlSlice::of(boxed.as_bytes());
+        Cow::Borrowed(b) => FlSlice::of(b),
+        Cow::Owned(o) => {
+            let boxed = o.into_boxed_slice();
+            let view = FlSlice::of(&boxed);
             keep.push(boxed);
             view
         }
     }
 }
 
-fn parse_owned(text: Box<str>) -> Box<OwnedResponse> {
+fn parse_owned(text: Box<[u8]>) -> Box<OwnedResponse> {
     let mut keys = Vec::new();
     let (top, columns, values) = {
-        let parsed = hexonet::parse(&text);
+        let parsed = hexonet::parse_text::<[u8]>(&text);
         let top: Vec<FlHexonetEntry> = parsed
             .top
             .into_iter()
             .map(|(key, value)| FlHexonetEntry {
-                key: keep_str(key, &mut keys),
-                value: FlSlice::of(value.as_bytes()),
+                key: keep_bytes(key, &mut keys),
+                value: FlSlice::of(value),
             })
             .collect();
         let columns: Vec<FlSlice> = parsed
             .columns
             .into_iter()
-            .map(|name| keep_str(name, &mut keys))
+            .map(|name| keep_bytes(name, &mut keys))
             .collect();
         let values: Vec<FlHexonetValue> = parsed
             .values
             .into_iter()
             .map(|(column, value)| FlHexonetValue {
                 column,
-                value: FlSlice::of(value.as_bytes()),
+                value: FlSlice::of(value),
             })
             .collect();
         (top, columns, values)
@@ -111,7 +116,9 @@ fn parse_owned(text: Box<str>) -> Box<OwnedResponse> {
     })
 }
 
-/// Parse a response text (UTF-8, `len` bytes) into `*out`. Never fails for UTF-8 text.
+/// Parse a response text of `len` bytes into `*out`. Never fails on any bytes: UTF-8 is the
+/// encoding, and bytes that are not UTF-8 pass through untouched (keys are upper-cased only
+/// where they are UTF-8).
 ///
 /// # Safety
 /// `text` readable for `len` bytes; `out` writable.
@@ -126,7 +133,7 @@ pub unsafe extern "C" fn fl_hexonet_parse(
         let out = unsafe { out_param(out, "out") }?;
         *out = std::ptr::null();
         // SAFETY: caller contract.
-        let text = unsafe { input_text(text, len, "response text") }?;
+        let text = unsafe { input(text, len, "response text") }?;
         let owned = Box::into_raw(parse_owned(text.into()));
         // `view` is the first field of a repr(C) struct: same address.
         *out = owned.cast_const().cast::<FlHexonetResponse>();
@@ -140,13 +147,8 @@ pub unsafe extern "C" fn fl_hexonet_parse(
 /// `response` must be NULL or from `fl_hexonet_parse`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn fl_hexonet_response_free(response: *const FlHexonetResponse) {
-    if !response.is_null() {
-        let _ = guard(|| {
-            // SAFETY: it points to the OwnedResponse that fl_hexonet_parse leaked.
-            drop(unsafe { Box::from_raw(response.cast_mut().cast::<OwnedResponse>()) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: it points to the OwnedResponse that fl_hexonet_parse leaked (caller contract).
+    unsafe { free_boxed::<OwnedResponse, _>(response) }
 }
 
 /// # Safety
@@ -294,6 +296,29 @@ mod tests {
         assert_eq!(text(values[1].value), "example.net");
         // SAFETY: freed once.
         unsafe { fl_hexonet_response_free(r) };
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through() {
+        let body = b"co\xffde = \xfe\r\nproperty[d\xffx][0] = 1";
+        let mut r = std::ptr::null();
+        // SAFETY: a live array and an out-parameter on the stack.
+        assert_eq!(
+            unsafe { fl_hexonet_parse(body.as_ptr(), body.len(), &mut r) },
+            FlStatus::Ok
+        );
+        // SAFETY: fl_hexonet_parse succeeded; views owned by the response.
+        unsafe {
+            let top = &*(*r).top;
+            let key = std::slice::from_raw_parts(top.key.data, top.key.len);
+            assert_eq!(key, b"CO\xffDE");
+            let column = &*(*r).columns;
+            assert_eq!(
+                std::slice::from_raw_parts(column.data, column.len),
+                b"D\xffX"
+            );
+            fl_hexonet_response_free(r);
+        }
     }
 
     #[test]

@@ -2,24 +2,30 @@
 
 use std::collections::VecDeque;
 
+use ferrolink_core::error::Error;
 use ferrolink_core::idigi::codec::{self, Decoded, DecoderLimits, FrameDecoder, Message};
 use ferrolink_core::idigi::inflate::Inflater;
 
 use crate::{
-    deliver, guard, input, input_text, out_buffer, out_param, Failure, FlBuffer, FlSlice, FlStatus,
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, Failure, FlBuffer,
+    FlSlice, FlStatus,
 };
 
 /// Length of an ack (PublishMessageReceived) and of a ConnectResponse.
 pub const FL_IDIGI_ACK_LEN: usize = 10;
 
-/// What a decoder accepts. Start from `fl_idigi_limits_default()` and change what you need.
+/// What a decoder accepts from a peer (every allocation it makes is bounded by these). Start
+/// from `fl_idigi_limits_default()` and change what you need.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FlIdigiLimits {
     /// Largest frame accepted (the header's size field); a larger one fails the stream.
     pub max_frame_size: usize,
-    /// Largest inflated payload; a larger one fails that frame only.
+    /// Largest inflated payload of one frame; a larger one fails that frame only.
     pub max_payload_size: usize,
+    /// Inflated bytes one feed may produce. Frames past it stay in the decoder, in order, and
+    /// come out of the next feed (a feed of 0 bytes drains them; see `fl_idigi_decoder_backlog`).
+    pub max_inflated_per_feed: usize,
 }
 
 /// One decoded message. `message_type` says which fields are set (the others are 0/empty):
@@ -143,12 +149,14 @@ impl FlIdigiDecoder {
     }
 }
 
-/// The defaults the Python package uses (64 MiB frames, 256 MiB payloads).
+/// The defaults the Python package uses (64 MiB frames and payloads, 256 MiB per feed).
 #[no_mangle]
 pub extern "C" fn fl_idigi_limits_default() -> FlIdigiLimits {
+    let limits = DecoderLimits::default();
     FlIdigiLimits {
-        max_frame_size: codec::DEFAULT_MAX_FRAME,
-        max_payload_size: codec::DEFAULT_MAX_PAYLOAD,
+        max_frame_size: limits.max_frame,
+        max_payload_size: limits.max_inflated_frame,
+        max_inflated_per_feed: limits.max_inflated_per_feed,
     }
 }
 
@@ -170,16 +178,19 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
         let limits = unsafe { limits.as_ref() }
             .copied()
             .unwrap_or_else(|| fl_idigi_limits_default());
-        if limits.max_frame_size == 0 || limits.max_payload_size == 0 {
+        if limits.max_frame_size == 0
+            || limits.max_payload_size == 0
+            || limits.max_inflated_per_feed == 0
+        {
             return Err(Failure::invalid(
-                "max_frame_size and max_payload_size must be positive",
+                "max_frame_size, max_payload_size and max_inflated_per_feed must be positive",
             ));
         }
         let decoder = FlIdigiDecoder {
             inner: FrameDecoder::new(DecoderLimits {
                 max_frame: limits.max_frame_size,
                 max_inflated_frame: limits.max_payload_size,
-                ..DecoderLimits::default()
+                max_inflated_per_feed: limits.max_inflated_per_feed,
             }),
             scratch: Vec::new(),
             ready: VecDeque::new(),
@@ -197,13 +208,8 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
 /// `decoder` must be NULL or come from `fl_idigi_decoder_new`, and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn fl_idigi_decoder_free(decoder: *mut FlIdigiDecoder) {
-    if !decoder.is_null() {
-        let _ = guard(|| {
-            // SAFETY: the pointer came from Box::into_raw in fl_idigi_decoder_new.
-            drop(unsafe { Box::from_raw(decoder) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: the pointer came from Box::into_raw in fl_idigi_decoder_new (caller contract).
+    unsafe { free_boxed::<FlIdigiDecoder, _>(decoder) }
 }
 
 /// # Safety
@@ -260,7 +266,7 @@ pub unsafe extern "C" fn fl_idigi_decoder_next(
         d.taken.clear();
         match d.ready.pop_front() {
             None => Ok(FlStatus::End),
-            Some(Err(e)) => Err(Failure::protocol(e.message)),
+            Some(Err(e)) => Err(Error::protocol(e).into()),
             Some(Ok(message)) => {
                 // Moving the message moves none of the heap bytes the views show.
                 *frame = FlIdigiFrame::of(&message);
@@ -294,7 +300,7 @@ pub unsafe extern "C" fn fl_idigi_decoder_take(
         match d.ready.front() {
             None => Ok(FlStatus::End),
             Some(Err(_)) => match d.ready.pop_front() {
-                Some(Err(e)) => Err(Failure::protocol(e.message)),
+                Some(Err(e)) => Err(Error::protocol(e).into()),
                 _ => Err(Failure::new(FlStatus::Internal, "decoder queue changed")),
             },
             Some(Ok(_)) => {
@@ -309,6 +315,23 @@ pub unsafe extern "C" fn fl_idigi_decoder_take(
     })
 }
 
+/// # Safety
+/// `decoder` NULL or live; `out` NULL or writable.
+unsafe fn report(
+    decoder: *const FlIdigiDecoder,
+    out: *mut usize,
+    what: impl FnOnce(&FrameDecoder) -> usize,
+) -> FlStatus {
+    guard(|| {
+        // SAFETY: caller contract.
+        let d = unsafe { decoder.as_ref() }
+            .ok_or_else(|| Failure::new(FlStatus::NullPointer, "decoder is NULL"))?;
+        // SAFETY: caller contract.
+        *unsafe { out_param(out, "out") }? = what(&d.inner);
+        Ok(FlStatus::Ok)
+    })
+}
+
 /// Bytes of an incomplete frame the decoder holds, into `*out`.
 ///
 /// # Safety
@@ -318,14 +341,22 @@ pub unsafe extern "C" fn fl_idigi_decoder_buffered(
     decoder: *const FlIdigiDecoder,
     out: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        // SAFETY: caller contract.
-        let d = unsafe { decoder.as_ref() }
-            .ok_or_else(|| Failure::new(FlStatus::NullPointer, "decoder is NULL"))?;
-        // SAFETY: caller contract.
-        *unsafe { out_param(out, "out") }? = d.inner.buffered();
-        Ok(FlStatus::Ok)
-    })
+    // SAFETY: forwarded contract.
+    unsafe { report(decoder, out, FrameDecoder::buffered) }
+}
+
+/// Complete frames held back by the per-feed inflate budget, into `*out`; a feed of 0 bytes
+/// releases the next budget's worth.
+///
+/// # Safety
+/// `decoder` live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fl_idigi_decoder_backlog(
+    decoder: *const FlIdigiDecoder,
+    out: *mut usize,
+) -> FlStatus {
+    // SAFETY: forwarded contract.
+    unsafe { report(decoder, out, FrameDecoder::backlog) }
 }
 
 /// ConnectRequest: protocol version 1, UTF-8 credentials (at most 65535 bytes each).
@@ -348,8 +379,8 @@ pub unsafe extern "C" fn fl_idigi_encode_connect_request(
         let username = unsafe { input_text(username, username_len, "username") }?;
         // SAFETY: caller contract.
         let password = unsafe { input_text(password, password_len, "password") }?;
-        let frame = codec::encode_connect_request(username, password, monitor_id)
-            .map_err(|e| Failure::invalid(e.message))?;
+        let frame =
+            codec::encode_connect_request(username, password, monitor_id).map_err(Error::from)?;
         deliver(out, frame)
     })
 }
@@ -403,7 +434,7 @@ pub unsafe extern "C" fn fl_idigi_encode_publish(
         // SAFETY: caller contract.
         let payload = unsafe { input(payload, payload_len, "payload") }?;
         let frame = codec::encode_publish(block_id, count, compression, format, payload)
-            .map_err(|e| Failure::invalid(e.message))?;
+            .map_err(Error::from)?;
         deliver(out, frame)
     })
 }
@@ -427,7 +458,7 @@ pub unsafe extern "C" fn fl_inflate(
         let data = unsafe { input(data, len, "data") }?;
         let inflated = Inflater::new()
             .inflate(data, max_output)
-            .map_err(|e| Failure::protocol(e.message))?;
+            .map_err(Error::protocol)?;
         deliver(out, inflated)
     })
 }
@@ -523,8 +554,8 @@ mod tests {
     #[test]
     fn null_and_zero_limits_are_refused() {
         let limits = FlIdigiLimits {
-            max_frame_size: 0,
-            max_payload_size: 1,
+            max_inflated_per_feed: 0,
+            ..fl_idigi_limits_default()
         };
         let mut d = std::ptr::null_mut();
         // SAFETY: valid pointers.

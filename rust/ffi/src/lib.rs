@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use ferrolink_core::error::{Error, ErrorKind};
+
 pub mod hexonet;
 pub mod idigi;
 pub mod myqtthub;
@@ -101,9 +103,20 @@ impl Failure {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(FlStatus::InvalidArgument, message)
     }
+}
 
-    pub(crate) fn protocol(message: impl Into<String>) -> Self {
-        Self::new(FlStatus::Protocol, message)
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let status = match e.kind {
+            ErrorKind::InvalidArgument => FlStatus::InvalidArgument,
+            ErrorKind::Protocol | ErrorKind::BadRequest => FlStatus::Protocol,
+            // The codecs behind this ABI never connect anywhere: any other kind is a bug here.
+            ErrorKind::Connect
+            | ErrorKind::Timeout
+            | ErrorKind::Tls
+            | ErrorKind::Authentication => FlStatus::Internal,
+        };
+        Failure::new(status, e.to_string())
     }
 }
 
@@ -202,6 +215,21 @@ pub(crate) unsafe fn out_buffer<'a>(out: *mut FlBuffer) -> Result<&'a mut FlBuff
     let out = unsafe { out_param(out, "out") }?;
     *out = FlBuffer::EMPTY;
     Ok(out)
+}
+
+/// Free what `Box::into_raw` made `T` into, seen through `ptr` (a `T` itself, or the `repr(C)`
+/// first field of one); NULL is ignored, and a panic in a destructor stays on this side.
+///
+/// # Safety
+/// `ptr` must be NULL or come from `Box::<T>::into_raw`, and be freed once.
+pub(crate) unsafe fn free_boxed<T, V>(ptr: *const V) {
+    if !ptr.is_null() {
+        let _ = guard(|| {
+            // SAFETY: caller contract.
+            drop(unsafe { Box::from_raw(ptr.cast_mut().cast::<T>()) });
+            Ok(FlStatus::Ok)
+        });
+    }
 }
 
 const EMPTY_TEXT: &[u8] = b"\0";

@@ -1,9 +1,11 @@
 //! MyQttHub REST bridge: `/publish` bodies (base64 fused in) and `/pull` reply decoding.
 
+use ferrolink_core::error::Error;
 use ferrolink_core::myqtthub::{self, Member, Publish};
 
 use crate::{
-    deliver, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice, FlStatus,
+    deliver, free_boxed, guard, input, input_text, out_buffer, out_param, FlBuffer, FlSlice,
+    FlStatus,
 };
 
 /// What an `FlMyqtthubMember`'s `value` holds.
@@ -87,8 +89,7 @@ pub unsafe extern "C" fn fl_myqtthub_publish_body(
             retain,
             dup,
         };
-        let body = myqtthub::publish_body(token, &msg)
-            .map_err(|e| crate::Failure::invalid(e.to_string()))?;
+        let body = myqtthub::publish_body(token, &msg).map_err(Error::from)?;
         deliver(out, body)
     })
 }
@@ -110,8 +111,7 @@ pub unsafe extern "C" fn fl_myqtthub_decode_pull(
         *out = std::ptr::null();
         // SAFETY: caller contract.
         let body = unsafe { input(body, len, "body") }?;
-        let messages =
-            myqtthub::decode_pull(body).map_err(|e| crate::Failure::protocol(e.to_string()))?;
+        let messages = myqtthub::decode_pull(body).map_err(Error::protocol)?;
         let mut bytes = Vec::new();
         let mut members = Vec::new();
         for (message, fields) in messages.iter().enumerate() {
@@ -149,13 +149,8 @@ pub unsafe extern "C" fn fl_myqtthub_decode_pull(
 /// `pull` must be NULL or from `fl_myqtthub_decode_pull`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn fl_myqtthub_pull_free(pull: *const FlMyqtthubPull) {
-    if !pull.is_null() {
-        let _ = guard(|| {
-            // SAFETY: it points to the OwnedPull that fl_myqtthub_decode_pull leaked.
-            drop(unsafe { Box::from_raw(pull.cast_mut().cast::<OwnedPull>()) });
-            Ok(FlStatus::Ok)
-        });
-    }
+    // SAFETY: it points to the OwnedPull that fl_myqtthub_decode_pull leaked (caller contract).
+    unsafe { free_boxed::<OwnedPull, _>(pull) }
 }
 
 #[cfg(test)]

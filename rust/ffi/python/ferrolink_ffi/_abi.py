@@ -7,7 +7,7 @@ from typing import Any
 from . import _native
 from .errors import FerrolinkError, InvalidArgumentError, ProtocolError
 
-__all__ = ["check", "failure", "ffi", "lib", "take", "view"]
+__all__ = ["check", "consume", "failure", "ffi", "lib", "view"]
 
 # Untyped cffi objects (typed as Any whichever copy of the package a type checker finds).
 ffi: Any = _native.ffi
@@ -36,7 +36,7 @@ def view(data: Any) -> bytes:
     return ffi.buffer(data.data, data.len)[:] if data.len else b""
 
 
-def take(buffer: Any) -> bytes:
+def consume(buffer: Any) -> bytes:
     """The bytes of a filled ``FlBuffer *``, which is freed."""
     try:
         return view(buffer)

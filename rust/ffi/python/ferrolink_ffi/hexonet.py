@@ -11,24 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
-from ._abi import check, ffi, lib, take, view
+from ._abi import check, consume, ffi, lib, view
 
 __all__ = ["command_block", "parse", "post_data"]
 
 
 def _text(data: Any) -> str:
-    return view(data).decode("utf-8")
+    return view(data).decode("utf-8", "surrogatepass")
 
 
 def parse(raw: str) -> dict[str, Any]:
     """The response hash: ``{"CODE": "200", ..., "PROPERTY": {"NAME": ["v0", ...]}}``.
 
-    Never raises for any ``str`` that encodes to UTF-8: lines that are not ``KEY = VALUE`` are
-    skipped, and a top-level key ``PROPERTY`` (no brackets) is ignored.
+    Never raises for any ``str`` (lone surrogates included): lines that are not
+    ``KEY = VALUE`` are skipped, and a top-level key ``PROPERTY`` (no brackets) is ignored.
     """
     if not isinstance(raw, str):
         raise TypeError(f"parse expects str, got {type(raw).__name__}")
-    data = raw.encode("utf-8")
+    # A lone surrogate has no UTF-8 form: it crosses as its surrogatepass bytes and comes back.
+    data = raw.encode("utf-8", "surrogatepass")
     out = ffi.new("const FlHexonetResponse **")
     check(lib.fl_hexonet_parse(data, len(data), out))
     response = out[0]
@@ -65,7 +66,7 @@ def command_block(pairs: Iterable[tuple[str, str]]) -> str:
     array = ffi.new("FlHexonetEntry[]", entries)
     out = ffi.new("FlBuffer *")
     check(lib.fl_hexonet_command_block(array, len(entries), out))
-    return take(out).decode("utf-8")
+    return consume(out).decode("utf-8")
 
 
 def post_data(
@@ -91,4 +92,4 @@ def post_data(
     text = block.encode("utf-8")
     out = ffi.new("FlBuffer *")
     check(lib.fl_hexonet_post_data(connection, text, len(text), secured, out))
-    return take(out).decode("utf-8")
+    return consume(out).decode("utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple, Union
 
-from ._abi import check, failure, ffi, lib, take, view
+from ._abi import check, consume, failure, ffi, lib, view
 from .errors import InvalidArgumentError, ProtocolError
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "CONNECTION_REQUEST",
     "CONNECTION_RESPONSE",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_INFLATED_PER_FEED",
     "DEFAULT_MAX_PAYLOAD_SIZE",
     "FORMAT_JSON",
     "FORMAT_XML",
@@ -50,9 +51,14 @@ COMPRESSION_ZLIB = 1
 FORMAT_XML = 0
 FORMAT_JSON = 1
 _limits = lib.fl_idigi_limits_default()
+#: Largest frame accepted (the header's size field); a bigger one fails the stream.
 DEFAULT_MAX_FRAME_SIZE: int = _limits.max_frame_size
+#: Largest inflated payload of one frame; a bigger one is a :class:`FrameError` for that frame.
 DEFAULT_MAX_PAYLOAD_SIZE: int = _limits.max_payload_size
+#: Inflated bytes one ``feed`` call may produce; later frames wait for the next call.
+DEFAULT_MAX_INFLATED_PER_FEED: int = _limits.max_inflated_per_feed
 del _limits
+_MAX_SIZE = (1 << 63) - 1
 
 
 class ConnectionRequest(NamedTuple):
@@ -144,33 +150,45 @@ class FrameDecoder:
     :class:`FrameError` (a :class:`ferrolink_ffi.errors.ProtocolError`) after the whole chunk
     was processed; frames whose header was sound keep the stream aligned, while an unacceptable
     header (oversized, impossible size) makes every later ``feed`` fail too.
+
+    Limits, as in ``ferrolink``: ``max_frame_size`` per frame on the wire, ``max_payload_size``
+    per inflated payload, ``max_inflated_per_feed`` inflated bytes per ``feed`` call; frames
+    past that budget stay in the decoder (:attr:`backlog`) and ``feed(b"")`` drains them.
     """
 
     def __init__(
         self,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        max_inflated_per_feed: int = DEFAULT_MAX_INFLATED_PER_FEED,
     ) -> None:
-        if max_frame_size <= 0 or max_payload_size <= 0:
-            raise InvalidArgumentError("max_frame_size and max_payload_size must be positive")
-        try:
-            limits = ffi.new("FlIdigiLimits *", [max_frame_size, max_payload_size])
-        except OverflowError:
-            raise InvalidArgumentError("max_frame_size or max_payload_size is too large") from None
+        limits = [max_frame_size, max_payload_size, max_inflated_per_feed]
+        names = ("max_frame_size", "max_payload_size", "max_inflated_per_feed")
+        for name, value in zip(names, limits):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_SIZE:
+                raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
         out = ffi.new("FlIdigiDecoder **")
-        check(lib.fl_idigi_decoder_new(limits, out))
+        check(lib.fl_idigi_decoder_new(ffi.new("FlIdigiLimits *", limits), out))
         self._decoder = ffi.gc(out[0], lib.fl_idigi_decoder_free)
         self._batch = ffi.new("FlIdigiBatch *")
-        self._buffered = ffi.new("size_t *")
+        self._count_out = ffi.new("size_t *")
         # cffi releases the GIL during calls: one thread at a time in a decoder.
         self._lock = threading.Lock()
+
+    def _count(self, query: Any) -> int:
+        with self._lock:
+            check(query(self._decoder, self._count_out))
+            return int(self._count_out[0])
 
     @property
     def buffered(self) -> int:
         """Bytes of an incomplete frame held."""
-        with self._lock:
-            check(lib.fl_idigi_decoder_buffered(self._decoder, self._buffered))
-            return int(self._buffered[0])
+        return self._count(lib.fl_idigi_decoder_buffered)
+
+    @property
+    def backlog(self) -> int:
+        """Complete frames held back by the inflate budget (``feed(b"")`` returns them)."""
+        return self._count(lib.fl_idigi_decoder_backlog)
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
         if type(data) is not bytes:
@@ -182,7 +200,7 @@ class FrameDecoder:
             check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
             while True:
                 status = lib.fl_idigi_decoder_take(decoder, batch)
-                if status == 0:
+                if status == lib.FL_STATUS_OK:
                     run = batch.frames
                     frames += [_frame(run[i]) for i in range(batch.len)]
                 elif status == lib.FL_STATUS_END:
@@ -212,7 +230,7 @@ def encode_connection_request(username: str, password: str, monitor_id: int) -> 
         user, len(user), pw, len(pw), _check_range("monitor_id", monitor_id, 32), out
     )
     check(status)
-    return take(out)
+    return consume(out)
 
 
 def encode_ack(block_id: int, status: int = STATUS_OK) -> bytes:
@@ -250,7 +268,7 @@ def encode_publish_message(
         out,
     )
     check(status)
-    return take(out)
+    return consume(out)
 
 
 def inflate(
@@ -261,4 +279,4 @@ def inflate(
     raw = bytes(data)
     out = ffi.new("FlBuffer *")
     check(lib.fl_inflate(raw, len(raw), _check_range("max_size", max_size, 63), out))
-    return take(out)
+    return consume(out)

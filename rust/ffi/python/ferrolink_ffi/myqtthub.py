@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Union
 
-from ._abi import check, ffi, lib, take, view
+from ._abi import check, consume, ffi, lib, view
 
 __all__ = ["decode_pull", "publish_body"]
 
@@ -28,7 +28,7 @@ def publish_body(
             tok, len(tok), top, len(top), data, len(data), qos, bool(retain), bool(dup), out
         )
     )
-    return take(out)
+    return consume(out)
 
 
 def decode_pull(body: Union[bytes, bytearray, memoryview]) -> list[dict[str, Any]]:
