@@ -508,3 +508,79 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    fn client() -> AsyncHttpClient {
+        let options = ClientOptions {
+            proxy: ProxySetting::None,
+            ..Default::default()
+        };
+        AsyncHttpClient::new(&options, 4).unwrap()
+    }
+
+    fn request(url: &str) -> OwnedRequest {
+        OwnedRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![("x-id".into(), "1".into())],
+            body: Some(Bytes::from_static(b"abc")),
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn keep_alive_reuse_then_a_cut_body_is_a_protocol_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            for reply in [
+                &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi"[..],
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            ] {
+                let _ = s.read(&mut buf);
+                s.write_all(reply).unwrap();
+            }
+            // One connection served both requests: the first went back to the pool.
+        });
+        let client = client();
+        let url = format!("http://{addr}/x");
+        let rt = runtime().unwrap();
+        let first = rt.block_on(client.send(request(&url))).unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (200, &b"hi"[..]));
+        assert!(first.headers.iter().any(|(k, v)| k == "x-a" && v == "b"));
+        let err = rt.block_on(client.send(request(&url))).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Protocol, "{err}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn refused_bad_scheme_and_bad_method_are_typed() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = client();
+        let rt = runtime().unwrap();
+        let refused = rt
+            .block_on(client.send(request(&format!("http://127.0.0.1:{port}/"))))
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Connect, "{refused}");
+        assert_eq!(refused.host, format!("127.0.0.1:{port}"));
+        let scheme = rt
+            .block_on(client.send(request("ftp://127.0.0.1/")))
+            .unwrap_err();
+        assert_eq!(scheme.kind, ErrorKind::InvalidArgument, "{scheme}");
+        let mut bad = request("http://127.0.0.1:9/");
+        bad.method = "BAD METHOD".into();
+        let method = rt.block_on(client.send(bad)).unwrap_err();
+        assert_eq!(method.kind, ErrorKind::InvalidArgument, "{method}");
+    }
+}
