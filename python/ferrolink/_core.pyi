@@ -1,5 +1,7 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, Final, Optional, Union, final
 
 __version__: Final[str]
@@ -32,6 +34,46 @@ class HttpClient:
         body: Optional[bytes] = None,
         timeout: Optional[float] = None,
     ) -> tuple[int, str, list[tuple[str, str]], bytes]: ...
+
+# Async transport (rust/core/src/aio.rs, rust/py/src/aio.rs)
+@final
+class AsyncCompletions:
+    """One event loop's queue of finished async requests; calling it settles their futures."""
+
+    def __init__(self, schedule: Optional[Callable[[AsyncCompletions], object]] = None) -> None: ...
+    def fileno(self) -> Optional[int]: ...
+    def __call__(self) -> None: ...
+
+@final
+class AsyncPending:
+    def abort(self) -> None: ...
+
+@final
+class AsyncHttpClient:
+    def __init__(
+        self,
+        *,
+        connect_timeout: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+        total_timeout: Optional[float] = None,
+        ca_file: Optional[str] = None,
+        verify: bool = True,
+        proxy: Optional[str] = None,
+        trust_env: bool = True,
+        user_agent: Optional[str] = None,
+        max_idle_per_host: int = 32,
+        max_connections: int = 100,
+    ) -> None: ...
+    def request(
+        self,
+        completions: AsyncCompletions,
+        future: asyncio.Future[tuple[int, str, list[tuple[str, str]], bytes]],
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+    ) -> AsyncPending: ...
 
 def _bench_request_loop(
     client: HttpClient,

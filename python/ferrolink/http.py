@@ -19,7 +19,7 @@ from .closing import ClosesOnExit
 from .errors import InvalidArgumentError, ProtocolError
 from .redact import redact_url
 
-__all__ = ["Client", "Headers", "Response"]
+__all__ = ["AsyncClient", "Client", "Headers", "Response"]
 
 log = logging.getLogger("ferrolink.http")
 
@@ -186,12 +186,15 @@ class Client(ClosesOnExit):
         native = self._native
         if native is None:
             raise InvalidArgumentError("this ferrolink.http.Client is closed")
-        reply = native.request(method, url, headers, body, timeout)
-        if follow_redirects and reply[0] in (307, 308):
-            reply, url = _follow(native, reply, method, url, headers, body, timeout)
-        status, reason, headers_out, data = reply
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
+        status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
+        hops = 0
+        while follow_redirects:
+            target = _redirect_target(status, headers_out, url, hops)
+            if target is None:
+                break
+            url, hops = target, hops + 1
+            status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
+        _log_reply(method, url, status, data)
         return status, reason, headers_out, data, url
 
     def request(
@@ -206,8 +209,7 @@ class Client(ClosesOnExit):
         timeout: Optional[float] = None,
     ) -> Response:
         """Send one request and return the complete :class:`Response` (any status)."""
-        header_list = _header_list(headers)
-        payload = _payload(body, json, form, header_list)
+        header_list, payload = _prepare(headers, body, json, form)
         return Response(
             *self._send(method, url, header_list, payload, _seconds("timeout", timeout))
         )
@@ -236,30 +238,39 @@ class Client(ClosesOnExit):
         return f"<ferrolink.http.Client {state}>"
 
 
-def _follow(
-    native: _core.HttpClient,
-    reply: tuple[int, str, list[tuple[str, str]], bytes],
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: Optional[bytes],
-    timeout: Optional[float],
-) -> tuple[tuple[int, str, list[tuple[str, str]], bytes], str]:
-    """Follow 307/308 redirects from ``reply``: the final reply and the URL that gave it."""
-    for _ in range(MAX_REDIRECTS):
-        location = next((v for k, v in reply[2] if k.lower() == "location"), None)
-        if reply[0] not in (307, 308) or not location:
-            return reply, url
-        url = urljoin(url, location)
-        reply = native.request(method, url, headers, body, timeout)
-    if reply[0] not in (307, 308) or not any(k.lower() == "location" for k, _ in reply[2]):
-        return reply, url
-    # A server may redirect to the same URL and answer the next time: only the hop count
-    # tells a loop.
-    raise ProtocolError(
-        f"more than {MAX_REDIRECTS} redirects (a redirect loop?), the last from {redact_url(url)}",
-        host=urlsplit(url).hostname,
-    )
+def _redirect_target(
+    status: int, headers: list[tuple[str, str]], url: str, hops: int
+) -> Optional[str]:
+    """Where a 307/308 reply sends the request next, or None when it is the final reply.
+
+    Raises :class:`~ferrolink.errors.ProtocolError` past :data:`MAX_REDIRECTS` hops."""
+    if status not in (307, 308):
+        return None
+    location = next((v for k, v in headers if k.lower() == "location"), None)
+    if not location:
+        return None
+    if hops >= MAX_REDIRECTS:
+        # A server may redirect to the same URL and answer the next time: only the hop count
+        # tells a loop.
+        raise ProtocolError(
+            f"more than {MAX_REDIRECTS} redirects (a redirect loop?), "
+            f"the last from {redact_url(url)}",
+            host=urlsplit(url).hostname,
+        )
+    return urljoin(url, location)
+
+
+def _log_reply(method: str, url: str, status: int, data: bytes) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
+
+
+def _prepare(
+    headers: HeaderInput, body: Optional[Body], json: Any, form: Optional[Mapping[str, Any]]
+) -> tuple[list[tuple[str, str]], Optional[bytes]]:
+    """The header list and payload bytes of a request, shared by Client and AsyncClient."""
+    header_list = _header_list(headers)
+    return header_list, _payload(body, json, form, header_list)
 
 
 def _header_list(headers: HeaderInput) -> list[tuple[str, str]]:
@@ -303,3 +314,6 @@ def _payload(
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     raise InvalidArgumentError(f"body must be bytes or str, got {type(body).__name__}")
+
+
+from ._async_http import AsyncClient  # noqa: E402  (it builds on the helpers above)

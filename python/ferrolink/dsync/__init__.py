@@ -9,6 +9,8 @@ A drop-in for the ``dsync`` package of ``dsync-sdk`` (change the import)::
     request.update({"sku": "ABC-123"})      # PUT with the JSON body
     request.delete("ABC-123")               # DELETE with Entity-Id
 
+For asyncio programs, :class:`AsyncRealtimeRequest` has the same API with coroutines.
+
 Data layouts are built with :class:`Field`, :class:`Endpoint` and :class:`DataLayout`, and
 served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_envelope`;
 :class:`ConnectorClient` checks a connector as the DSYNC platform would.
@@ -16,6 +18,7 @@ served by :class:`Connector` (a WSGI app) or any framework via :func:`layout_env
 
 from __future__ import annotations
 
+from .async_realtime import AsyncRealtimeRequest
 from .connector import Connector, ConnectorError, ConnectorRequest
 from .connector_client import ConnectorClient, PlatformError
 from .data_layout import (
@@ -61,6 +64,7 @@ __all__ = [
     "TYPE_TEXT",
     "TYPE_TIME",
     "TYPE_URL",
+    "AsyncRealtimeRequest",
     "Connector",
     "ConnectorClient",
     "ConnectorError",

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Generic, Optional, Protocol, TypeVar, Union
 
 from ..closing import ClosesOnExit
 from ..errors import FerrolinkError, InvalidArgumentError, ServiceError
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_ENDPOINT",
     "GENERIC_MESSAGE",
     "InvalidRealtimeRequest",
+    "RealtimeBase",
     "RealtimeRequest",
     "RealtimeRequestException",
 ]
@@ -86,15 +87,19 @@ def _header_value(name: str, value: Any) -> str:
     return text
 
 
-class RealtimeRequest(ClosesOnExit):
-    """Realtime requests for one entity: ``RealtimeRequest(auth_token, entity_token)``.
+_R = TypeVar("_R", bound="RealtimeBase[Any]")
 
-    ``realtime_endpoint`` is the full URL (default :data:`DEFAULT_ENDPOINT`, no path is
-    appended); alternatively ``base_url`` is the API root and ``/api/realtime`` is appended.
-    ``timeout`` bounds each attempt (seconds). ``retries`` (default 0) repeats PUT and DELETE
-    (never POST) answered with 429 or 503, after ``backoff * 2**n`` seconds or the server's
-    ``Retry-After``. ``ca_file``/``verify`` set TLS trust; ``client`` shares a
-    :class:`ferrolink.http.Client` (otherwise each instance owns one, with its own pool).
+
+class _Pool(Protocol):
+    def close(self) -> None: ...
+
+
+_T = TypeVar("_T", bound=_Pool)
+
+
+class RealtimeBase(ClosesOnExit, Generic[_T]):
+    """What :class:`RealtimeRequest` and :class:`AsyncRealtimeRequest` share: options,
+    validation, headers, retry rules and reply decoding. ``_T`` is the HTTP client type.
     """
 
     def __init__(
@@ -109,7 +114,7 @@ class RealtimeRequest(ClosesOnExit):
         backoff: float = 0.2,
         ca_file: Union[str, os.PathLike[str], None] = None,
         verify: bool = True,
-        client: Optional[Client] = None,
+        client: Optional[_T] = None,
     ) -> None:
         if realtime_endpoint is not None and base_url is not None:
             raise InvalidArgumentError("pass realtime_endpoint or base_url, not both")
@@ -126,39 +131,27 @@ class RealtimeRequest(ClosesOnExit):
         self.retries = retries
         self.backoff = float(backoff)
         self._owns_client = client is None
-        self._client = (
+        self._client: _T = (
             client
             if client is not None
-            else Client(timeout=timeout, read_timeout=timeout, ca_file=ca_file, verify=verify)
+            else self._client_class(
+                timeout=timeout, read_timeout=timeout, ca_file=ca_file, verify=verify
+            )
         )
 
-    # -- the original SDK's API ---------------------------------------------------------------
-
-    def create(self, data: Mapping[str, Any]) -> Any:
-        """``POST`` the record; returns the decoded reply (None for an empty body)."""
-        return self._send("POST", self._body("create", data))
-
-    def update(self, data: Mapping[str, Any]) -> Any:
-        """``PUT`` the record; returns the decoded reply."""
-        return self._send("PUT", self._body("update", data))
-
-    def delete(self, entity_id: Union[str, int]) -> Any:
-        """``DELETE`` the record whose primary key is ``entity_id`` (sent as ``Entity-Id``)."""
-        if _missing(entity_id):
-            raise InvalidRealtimeRequest("an entity id is required to delete a record")
-        return self._send("DELETE", None, _header_value("entity_id", entity_id))
+    _client_class: Callable[..., _T]
 
     # -- PHP-SDK style setters, for code ported from it ------------------------------------
 
-    def set_auth_token(self, auth_token: str) -> RealtimeRequest:
+    def set_auth_token(self: _R, auth_token: str) -> _R:
         self.auth_token = auth_token
         return self
 
-    def set_entity_token(self, entity_token: str) -> RealtimeRequest:
+    def set_entity_token(self: _R, entity_token: str) -> _R:
         self.entity_token = entity_token
         return self
 
-    def set_realtime_url(self, url: str) -> RealtimeRequest:
+    def set_realtime_url(self: _R, url: str) -> _R:
         self.realtime_endpoint = url
         return self
 
@@ -191,33 +184,33 @@ class RealtimeRequest(ClosesOnExit):
             headers.append(("Entity-Id", entity_id))
         return headers
 
-    def _send(self, method: str, body: Optional[bytes], entity_id: Optional[str] = None) -> Any:
-        headers = self._headers(entity_id)
-        url = self.realtime_endpoint
-        attempts = 1 + (self.retries if method in RETRY_METHODS else 0)
-        for attempt in range(attempts):
-            started = time.perf_counter()
-            try:
-                reply = self._client.request(
-                    method, url, headers=headers, body=body, timeout=self.timeout
-                )
-            except FerrolinkError as exc:
-                raise RealtimeRequestException(
-                    self._redact(str(exc)), host=getattr(exc, "host", None)
-                ) from exc
-            log.debug(
-                "%s %s -> %d (%.1f ms, attempt %d)",
-                method,
-                url,
-                reply.status,
-                (time.perf_counter() - started) * 1000,
-                attempt + 1,
-            )
-            if reply.status in RETRY_STATUSES and attempt + 1 < attempts:
-                time.sleep(self._retry_delay(reply, attempt))
-                continue
-            return self._result(reply)
-        raise AssertionError("unreachable: the last attempt always returns or raises")
+    @staticmethod
+    def _delete_id(entity_id: Union[str, int]) -> str:
+        if _missing(entity_id):
+            raise InvalidRealtimeRequest("an entity id is required to delete a record")
+        return _header_value("entity_id", entity_id)
+
+    def _attempts(self, method: str) -> int:
+        return 1 + (self.retries if method in RETRY_METHODS else 0)
+
+    def _transport_failure(self, exc: FerrolinkError) -> RealtimeRequestException:
+        return RealtimeRequestException(self._redact(str(exc)), host=getattr(exc, "host", None))
+
+    def _retry_after(
+        self, method: str, reply: Response, attempt: int, started: float
+    ) -> Optional[float]:
+        """Log the attempt; the delay before the next one, or None when ``reply`` is final."""
+        log.debug(
+            "%s %s -> %d (%.1f ms, attempt %d)",
+            method,
+            self.realtime_endpoint,
+            reply.status,
+            (time.perf_counter() - started) * 1000,
+            attempt + 1,
+        )
+        if reply.status in RETRY_STATUSES and attempt + 1 < self._attempts(method):
+            return self._retry_delay(reply, attempt)
+        return None
 
     def _retry_delay(self, reply: Response, attempt: int) -> float:
         retry_after = reply.headers.get("retry-after", "")
@@ -248,9 +241,51 @@ class RealtimeRequest(ClosesOnExit):
         auth = MASK if self.auth_token else None
         entity = MASK if self.entity_token else None
         return (
-            f"RealtimeRequest(auth_token={auth!r}, entity_token={entity!r}, "
+            f"{type(self).__name__}(auth_token={auth!r}, entity_token={entity!r}, "
             f"realtime_endpoint={self.realtime_endpoint!r})"
         )
+
+
+class RealtimeRequest(RealtimeBase[Client]):
+    """Realtime requests for one entity: ``RealtimeRequest(auth_token, entity_token)``.
+
+    ``realtime_endpoint`` is the full URL (default :data:`DEFAULT_ENDPOINT`, no path is
+    appended); alternatively ``base_url`` is the API root and ``/api/realtime`` is appended.
+    ``timeout`` bounds each attempt (seconds). ``retries`` (default 0) repeats PUT and DELETE
+    (never POST) answered with 429 or 503, after ``backoff * 2**n`` seconds or the server's
+    ``Retry-After``. ``ca_file``/``verify`` set TLS trust; ``client`` shares a
+    :class:`ferrolink.http.Client` (otherwise each instance owns one, with its own pool).
+    """
+
+    _client_class = Client
+
+    def create(self, data: Mapping[str, Any]) -> Any:
+        """``POST`` the record; returns the decoded reply (None for an empty body)."""
+        return self._send("POST", self._body("create", data))
+
+    def update(self, data: Mapping[str, Any]) -> Any:
+        """``PUT`` the record; returns the decoded reply."""
+        return self._send("PUT", self._body("update", data))
+
+    def delete(self, entity_id: Union[str, int]) -> Any:
+        """``DELETE`` the record whose primary key is ``entity_id`` (sent as ``Entity-Id``)."""
+        return self._send("DELETE", None, self._delete_id(entity_id))
+
+    def _send(self, method: str, body: Optional[bytes], entity_id: Optional[str] = None) -> Any:
+        headers = self._headers(entity_id)
+        for attempt in range(self._attempts(method)):
+            started = time.perf_counter()
+            try:
+                reply = self._client.request(
+                    method, self.realtime_endpoint, headers=headers, body=body, timeout=self.timeout
+                )
+            except FerrolinkError as exc:
+                raise self._transport_failure(exc) from exc
+            delay = self._retry_after(method, reply, attempt, started)
+            if delay is None:
+                return self._result(reply)
+            time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
 def _is_json_media_type(content_type: str) -> bool:

@@ -29,7 +29,7 @@ import platform
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 from urllib.parse import urlsplit
 
 from .. import _core
@@ -105,8 +105,21 @@ def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
     return flat
 
 
-class APIClient(ClosesOnExit):
-    """Connector to the HEXONET API (LIVE system by default; see the module docstring).
+def _http_error(status: int, reason: str) -> Optional[str]:
+    """Why an HTTP reply is not an API reply, or None when it is one."""
+    if status >= 400:
+        return f"HTTP Error {status}: {reason}"
+    if status >= 300:
+        return f"HTTP redirect {status} not followed (a POST is never turned into a GET)"
+    return None
+
+
+_C = TypeVar("_C", bound="Connector")
+
+
+class Connector(ClosesOnExit):
+    """What :class:`APIClient` and :class:`AsyncAPIClient` share: configuration, command
+    encoding, IDN conversion, reply decoding, paging and logging. Only sending differs.
 
     Keyword-only extras: ``timeout`` (seconds per request, default 300), ``connect_timeout``,
     ``ca_file`` (extra trusted CA bundle), ``verify`` (TLS verification, on by default) and
@@ -138,23 +151,23 @@ class APIClient(ClosesOnExit):
         self._ca_file = ca_file
         self._verify = verify
         self._idn_mode = idn_conversion
-        self._http: Optional[Client] = None
-        self._http_lock = threading.Lock()
         self._header_list: Optional[list[tuple[str, str]]] = None  # built once, see _headers
+        self._http: Any = None  # this connector's ferrolink.http client, see _transport
+        self._http_lock = threading.Lock()
         self.useLIVESystem()
 
     # -- configuration -------------------------------------------------------------------
 
-    def setCustomLogger(self, logger: Any) -> APIClient:
+    def setCustomLogger(self: _C, logger: Any) -> _C:
         """Any object with ``log(post: bytes, response, error)``."""
         self._logger = logger
         return self
 
-    def setDefaultLogger(self) -> APIClient:
+    def setDefaultLogger(self: _C) -> _C:
         self._logger = Logger()
         return self
 
-    def setProxy(self, proxy: str) -> APIClient:
+    def setProxy(self: _C, proxy: str) -> _C:
         """Send requests through this proxy (https targets are tunnelled with CONNECT);
         ``""`` removes it."""
         self._proxy = proxy or None
@@ -164,7 +177,7 @@ class APIClient(ClosesOnExit):
     def getProxy(self) -> Optional[str]:
         return self._proxy
 
-    def setReferer(self, referer: str) -> APIClient:
+    def setReferer(self: _C, referer: str) -> _C:
         self._referer = referer or None
         self._header_list = None
         return self
@@ -172,15 +185,15 @@ class APIClient(ClosesOnExit):
     def getReferer(self) -> Optional[str]:
         return self._referer
 
-    def enableDebugMode(self) -> APIClient:
+    def enableDebugMode(self: _C) -> _C:
         self._debug = True
         return self
 
-    def disableDebugMode(self) -> APIClient:
+    def disableDebugMode(self: _C) -> _C:
         self._debug = False
         return self
 
-    def setTimeout(self, seconds: float) -> APIClient:
+    def setTimeout(self: _C, seconds: float) -> _C:
         """Per-request timeout in seconds (ferrolink addition)."""
         self._timeout = seconds
         self._reset_transport()
@@ -189,13 +202,13 @@ class APIClient(ClosesOnExit):
     def getTimeout(self) -> float:
         return self._timeout
 
-    def setCAFile(self, path: Optional[str]) -> APIClient:
+    def setCAFile(self: _C, path: Optional[str]) -> _C:
         """Trust this PEM bundle in addition to the system store (ferrolink addition)."""
         self._ca_file = path
         self._reset_transport()
         return self
 
-    def setIDNConversion(self, mode: str) -> APIClient:
+    def setIDNConversion(self: _C, mode: str) -> _C:
         """``"local"`` (default), ``"server"`` (the original's ConvertIDN call) or ``"off"``."""
         if mode not in _IDN_MODES:
             raise InvalidArgumentError(f"IDN conversion mode must be one of {_IDN_MODES}")
@@ -231,7 +244,7 @@ class APIClient(ClosesOnExit):
             self._ua = f"PYTHON-SDK ({system}; {arch}; rv:{SDK_VERSION}) python/{python}"
         return self._ua
 
-    def setUserAgent(self, pid: str, rv: str, modules: Optional[list[str]] = None) -> APIClient:
+    def setUserAgent(self: _C, pid: str, rv: str, modules: Optional[list[str]] = None) -> _C:
         system, arch, python = _platform()
         mods = " " + " ".join(modules) if modules else ""
         self._ua = (
@@ -243,129 +256,135 @@ class APIClient(ClosesOnExit):
     def getVersion(self) -> str:
         return SDK_VERSION
 
-    def saveSession(self, session: dict[str, Any]) -> APIClient:
+    def saveSession(self: _C, session: dict[str, Any]) -> _C:
         session["socketcfg"] = {
             "entity": self._config.getSystemEntity(),
             "session": self._config.getSession(),
         }
         return self
 
-    def reuseSession(self, session: Mapping[str, Any]) -> APIClient:
+    def reuseSession(self: _C, session: Mapping[str, Any]) -> _C:
         self._config.setSystemEntity(session["socketcfg"]["entity"])
         self.setSession(session["socketcfg"]["session"])
         return self
 
-    def setURL(self, value: str) -> APIClient:
+    def setURL(self: _C, value: str) -> _C:
         self._url = value
         return self
 
-    def setOTP(self, value: Optional[str]) -> APIClient:
+    def setOTP(self: _C, value: Optional[str]) -> _C:
         self._config.setOTP(value)
         return self
 
-    def setSession(self, value: Optional[str]) -> APIClient:
+    def setSession(self: _C, value: Optional[str]) -> _C:
         self._config.setSession(value)
         return self
 
-    def setRemoteIPAddress(self, value: Optional[str]) -> APIClient:
+    def setRemoteIPAddress(self: _C, value: Optional[str]) -> _C:
         self._config.setRemoteAddress(value)
         return self
 
-    def setCredentials(self, uid: Optional[str], pw: Optional[str]) -> APIClient:
+    def setCredentials(self: _C, uid: Optional[str], pw: Optional[str]) -> _C:
         self._config.setLogin(uid)
         self._config.setPassword(pw)
         return self
 
-    def setRoleCredentials(self, uid: str, role: str, pw: str) -> APIClient:
+    def setRoleCredentials(self: _C, uid: str, role: str, pw: str) -> _C:
         if role == "":
             return self.setCredentials(uid, pw)
         return self.setCredentials(f"{uid}!{role}", pw)
 
-    def setUserView(self, uid: Optional[str]) -> APIClient:
+    def setUserView(self: _C, uid: Optional[str]) -> _C:
         self._config.setUser(uid)
         return self
 
-    def resetUserView(self) -> APIClient:
+    def resetUserView(self: _C) -> _C:
         self._config.setUser(None)
         return self
 
-    def useHighPerformanceConnectionSetup(self) -> APIClient:
+    def useHighPerformanceConnectionSetup(self: _C) -> _C:
         return self.setURL(ISPAPI_CONNECTION_URL_PROXY)
 
-    def useDefaultConnectionSetup(self) -> APIClient:
+    def useDefaultConnectionSetup(self: _C) -> _C:
         return self.setURL(ISPAPI_CONNECTION_URL_LIVE)
 
-    def useOTESystem(self) -> APIClient:
+    def useOTESystem(self: _C) -> _C:
         self.setURL(ISPAPI_CONNECTION_URL_OTE)
         self._config.setSystemEntity(ENTITY_OTE)
         return self
 
-    def useLIVESystem(self) -> APIClient:
+    def useLIVESystem(self: _C) -> _C:
         self.setURL(ISPAPI_CONNECTION_URL_LIVE)
         self._config.setSystemEntity(ENTITY_LIVE)
         return self
 
-    # -- sessions ------------------------------------------------------------------------
+    # -- shared by the sync and async clients -------------------------------------------
 
     def _store_session(self, response: Response) -> None:
         if response.isSuccess():
             column = response.getColumn("SESSION")
             self.setSession(column.getData()[0] if column is not None else None)
 
-    def login(self, otp: str = "") -> Response:
-        self.setOTP(otp)
-        response = self.request({"COMMAND": "StartSession"})
-        self._store_session(response)
-        return response
-
-    def loginExtended(self, params: Mapping[str, Any], otp: str = "") -> Response:
+    def _login_command(self, params: Mapping[str, Any], otp: str) -> dict[str, Any]:
         self.setOTP(otp)
         cmd: dict[str, Any] = {"COMMAND": "StartSession"}
         cmd.update(params)
-        response = self.request(cmd)
-        self._store_session(response)
-        return response
+        return cmd
 
-    def logout(self) -> Response:
-        response = self.request({"COMMAND": "EndSession"})
+    def _logged_out(self, response: Response) -> Response:
         if response.isSuccess():
             self.setSession(None)
         return response
 
-    # -- requests ------------------------------------------------------------------------
-
-    def request(self, cmd: Command) -> Response:
-        """Send ``cmd``; never raises for transport or HTTP errors (see the 421 response).
-
-        A ``str`` command is sent verbatim (the original raised ``AttributeError``).
-        """
+    def _command(self, cmd: Command) -> tuple[Union[str, dict[str, str]], list[str]]:
+        """The command to send and, with ``idn_conversion="server"``, the keys whose values
+        a ``ConvertIDN`` request must convert first (see :meth:`_apply_ace`)."""
         if isinstance(cmd, str):
-            command: Union[str, dict[str, str]] = cmd
-            body = self._body(cmd)
-        else:
-            command = self._convert_idn(_flatten(cmd))
-            # Flattened: unique str keys and str values, so sorting the items sorts by key.
-            body = self._body(sorted(command.items()))
-        url = self._url
-        error: Optional[str] = None
-        status: Optional[int] = None
-        synthesized = False
-        try:
-            status, reply = self._post(url, body)
-            if status >= 400:
-                error = f"HTTP Error {status}: {reply[1]}"
-            elif status >= 300:
-                error = f"HTTP redirect {status} not followed (a POST is never turned into a GET)"
-        except FerrolinkError as exc:
-            error = str(exc)
-        if error is None:
-            raw: Union[bytes, str] = reply[0]
-        else:
-            raw = rtm.getTemplate("httperror").getPlain()
-            synthesized = True
-        synthesized = synthesized or not raw
+            return cmd, []  # sent verbatim (the original raised AttributeError)
+        command = _flatten(cmd)
+        if self._idn_mode == "off":
+            return command, []
+        name = command["COMMAND"]  # KeyError without COMMAND, as in the original
+        keys = [k for k in idn.candidate_keys(command) if idn.needs_conversion(command[k])]
+        if not keys or _CONVERT_IDN.match(name):
+            return command, []
+        if self._idn_mode == "server":
+            return command, keys
+        for key in keys:
+            ace = idn.to_ascii(command[key])
+            if ace is not None:
+                command[key] = ace
+        return command, []
+
+    @staticmethod
+    def _convert_idn_command(command: dict[str, str], keys: list[str]) -> dict[str, Any]:
+        return {"COMMAND": "ConvertIDN", "DOMAIN": [command[k] for k in keys]}
+
+    @staticmethod
+    def _apply_ace(command: dict[str, str], keys: list[str], reply: Response) -> None:
+        if reply.isSuccess():
+            column = reply.getColumn("ACE")
+            if column is not None:
+                for key, ace in zip(keys, column.getData()):
+                    command[key] = ace
+
+    def _post_body(self, command: Union[str, dict[str, str]]) -> bytes:
+        # Flattened: unique str keys and str values, so sorting the items sorts by key.
+        return self._body(command if isinstance(command, str) else sorted(command.items()))
+
+    def _response(
+        self,
+        url: str,
+        command: Union[str, dict[str, str]],
+        status: Optional[int],
+        raw: bytes,
+        error: Optional[str],
+    ) -> Response:
+        """The API response for a reply; a synthesized 421 ``httperror`` when ``error``."""
+        synthesized = error is not None or not raw
+        reply: Union[bytes, str] = raw if error is None else rtm.getTemplate("httperror").getPlain()
         response = Response._from_api(
-            raw,
+            reply,
             command if isinstance(command, dict) else None,
             {"CONNECTION_URL": url} if synthesized else _NO_PLACEHOLDERS,
             synthesized=synthesized,
@@ -417,25 +436,30 @@ class APIClient(ClosesOnExit):
             self._header_list = headers
         return headers
 
-    def _transport(self) -> Client:
+    _transport_class: Callable[..., Any]
+
+    def _transport_options(self) -> dict[str, Any]:
+        """The ``ferrolink.http`` client options this connector's settings call for."""
+        proxy = None
+        if self._proxy:
+            parts = urlsplit(self._proxy if "://" in self._proxy else "//" + self._proxy)
+            proxy = f"http://{parts.netloc}"
+        return {
+            "timeout": self._timeout,
+            "connect_timeout": min(self._connect_timeout, self._timeout),
+            "read_timeout": self._timeout,
+            "ca_file": self._ca_file,
+            "verify": self._verify,
+            "proxy": proxy,
+        }
+
+    def _transport(self) -> Any:
+        """The ``ferrolink.http`` client, created on first use with the current settings."""
         client = self._http
         if client is None:
             with self._http_lock:
                 if self._http is None:
-                    proxy = None
-                    if self._proxy:
-                        parts = urlsplit(
-                            self._proxy if "://" in self._proxy else "//" + self._proxy
-                        )
-                        proxy = f"http://{parts.netloc}"
-                    self._http = Client(
-                        timeout=self._timeout,
-                        connect_timeout=min(self._connect_timeout, self._timeout),
-                        read_timeout=self._timeout,
-                        ca_file=self._ca_file,
-                        verify=self._verify,
-                        proxy=proxy,
-                    )
+                    self._http = self._transport_class(**self._transport_options())
                 client = self._http
         return client
 
@@ -443,14 +467,9 @@ class APIClient(ClosesOnExit):
         with self._http_lock:
             self._http = None
 
-    def _post(self, url: str, body: bytes) -> tuple[int, tuple[bytes, str]]:
-        status, reason, _headers, data, _url = self._transport()._send(
-            "POST", url, self._headers(), body, follow_redirects=True
-        )
-        return status, (data, reason)
-
-    def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
-        """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""
+    @staticmethod
+    def _next_page_command(rr: Response) -> Optional[dict[str, Any]]:
+        """The command for the page after ``rr`` (None after the last). Raises if it uses LAST."""
         mycmd = rr.getCommand()
         if mycmd is None:
             return None
@@ -472,46 +491,16 @@ class APIClient(ClosesOnExit):
         if real is not mycmd:
             real["FIRST"] = first
             real["LIMIT"] = limit
-        return self.request(dict(real))
+        return dict(real)
 
-    def requestAllResponsePages(self, cmd: Mapping[str, Any]) -> list[Response]:
-        """Every page of a list query from ``FIRST=0``; an error page ends the list."""
+    @staticmethod
+    def _first_page_command(cmd: Mapping[str, Any]) -> dict[str, Any]:
         mycmd = copy.deepcopy(dict(cmd))
         mycmd["FIRST"] = 0
-        responses: list[Response] = []
-        page: Optional[Response] = self.request(mycmd)
-        while page is not None:
-            responses.append(page)
-            page = self.requestNextResponsePage(page)
-        return responses
-
-    def _convert_idn(self, cmd: dict[str, str]) -> dict[str, str]:
-        if self._idn_mode == "off":
-            return cmd
-        command = cmd["COMMAND"]  # KeyError without COMMAND, as in the original
-        keys = [k for k in idn.candidate_keys(cmd) if idn.needs_conversion(cmd[k])]
-        if not keys or _CONVERT_IDN.match(command):
-            return cmd
-        if self._idn_mode == "local":
-            for key in keys:
-                ace = idn.to_ascii(cmd[key])
-                if ace is not None:
-                    cmd[key] = ace
-            return cmd
-        reply = self.request({"COMMAND": "ConvertIDN", "DOMAIN": [cmd[k] for k in keys]})
-        if reply.isSuccess():
-            column = reply.getColumn("ACE")
-            if column is not None:
-                for key, ace in zip(keys, column.getData()):
-                    cmd[key] = ace
-        return cmd
-
-    def close(self) -> None:
-        """Close the pooled connections (ferrolink addition; the client stays usable)."""
-        self._reset_transport()
+        return mycmd
 
     def __repr__(self) -> str:
-        return f"<APIClient {self._url} {self._config!r}>"
+        return f"<{type(self).__name__} {self._url} {self._config!r}>"
 
     # snake_case aliases
     set_custom_logger = setCustomLogger
@@ -546,6 +535,68 @@ class APIClient(ClosesOnExit):
     use_default_connection_setup = useDefaultConnectionSetup
     use_ote_system = useOTESystem
     use_live_system = useLIVESystem
+
+
+class APIClient(Connector):
+    """Connector to the HEXONET API (LIVE system by default; see the module docstring)."""
+
+    _transport_class = Client
+
+    def login(self, otp: str = "") -> Response:
+        response = self.request(self._login_command({}, otp))
+        self._store_session(response)
+        return response
+
+    def loginExtended(self, params: Mapping[str, Any], otp: str = "") -> Response:
+        response = self.request(self._login_command(params, otp))
+        self._store_session(response)
+        return response
+
+    def logout(self) -> Response:
+        return self._logged_out(self.request({"COMMAND": "EndSession"}))
+
+    def request(self, cmd: Command) -> Response:
+        """Send ``cmd``; never raises for transport or HTTP errors (see the 421 response).
+
+        A ``str`` command is sent verbatim (the original raised ``AttributeError``).
+        """
+        command, idn_keys = self._command(cmd)
+        if idn_keys:
+            assert isinstance(command, dict)
+            reply = self.request(self._convert_idn_command(command, idn_keys))
+            self._apply_ace(command, idn_keys, reply)
+        body = self._post_body(command)
+        url = self._url
+        try:
+            status, reason, data = self._post(url, body)
+        except FerrolinkError as exc:
+            return self._response(url, command, None, b"", str(exc))
+        return self._response(url, command, status, data, _http_error(status, reason))
+
+    def _post(self, url: str, body: bytes) -> tuple[int, str, bytes]:
+        status, reason, _headers, data, _url = self._transport()._send(
+            "POST", url, self._headers(), body, follow_redirects=True
+        )
+        return status, reason, data
+
+    def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
+        """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""
+        command = self._next_page_command(rr)
+        return None if command is None else self.request(command)
+
+    def requestAllResponsePages(self, cmd: Mapping[str, Any]) -> list[Response]:
+        """Every page of a list query from ``FIRST=0``; an error page ends the list."""
+        responses: list[Response] = []
+        page: Optional[Response] = self.request(self._first_page_command(cmd))
+        while page is not None:
+            responses.append(page)
+            page = self.requestNextResponsePage(page)
+        return responses
+
+    def close(self) -> None:
+        """Close the pooled connections (ferrolink addition; the client stays usable)."""
+        self._reset_transport()
+
     login_extended = loginExtended
     request_next_response_page = requestNextResponsePage
     request_all_response_pages = requestAllResponsePages

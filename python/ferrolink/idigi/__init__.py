@@ -2,10 +2,13 @@
 
 ``from ferrolink.idigi import push_client`` gives the reference client's API (monitors over
 REST, push sessions over TCP/TLS); :mod:`ferrolink.idigi.codec` is the binary protocol.
+:class:`AsyncPushClient` is the asyncio API: monitor coroutines and
+``async for event in client.events(monitor_id)``.
 """
 
 from __future__ import annotations
 
+from .async_client import AsyncPushClient, EventStream, PushEvent
 from .client import PUSH_OPEN_PORT, PUSH_SECURE_PORT, PushClient, push_client
 from .codec import (
     CONNECTION_REQUEST,
@@ -29,7 +32,10 @@ __all__ = [
     "STATUS_BAD_REQUEST",
     "STATUS_OK",
     "STATUS_UNAUTHORIZED",
+    "AsyncPushClient",
+    "EventStream",
     "PushClient",
+    "PushEvent",
     "PushSession",
     "push_client",
 ]

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from html import escape
-from typing import Any, Optional, Union
+from typing import Any, Callable, Generic, Optional, Protocol, TypeVar, Union
 from urllib.parse import urlencode
 
 from .. import errors
@@ -82,8 +82,16 @@ def _monitor_xml(fields: Iterable[tuple[str, Any]]) -> str:
     )
 
 
-class PushClient(ClosesOnExit):
-    """REST + push client for one account (see the module docstring).
+class _Pool(Protocol):
+    def close(self) -> None: ...
+
+
+_H = TypeVar("_H", bound=_Pool)
+
+
+class MonitorsBase(ClosesOnExit, Generic[_H]):
+    """What :class:`PushClient` and :class:`AsyncPushClient` share: options, credentials,
+    monitor request bodies and reply handling. Only sending differs.
 
     ``hostname`` may carry a port (``"127.0.0.1:8443"``); ``secure`` selects HTTPS and push port
     3201, else HTTP and 3200. ``push_host`` / ``push_port`` override the push endpoint.
@@ -134,16 +142,15 @@ class PushClient(ClosesOnExit):
             throttle_delay_backoff_coefficient,
         )
         self._session_options = session_options
-        self._http = Client(timeout=timeout, ca_file=ca_certs)
+        self._http: _H = self._http_class(timeout=timeout, ca_file=ca_certs)
         self._sessions: list[PushSession] = []
         self._lock = threading.Lock()
 
-    def __repr__(self) -> str:
-        return f"<PushClient {self.username or 'api-key'}@{self.hostname} secure={self.secure}>"
+    _http_class: Callable[..., _H]
 
-    def close(self) -> None:
-        self.stop_all()
-        self._http.close()
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"<{name} {self.username or 'api-key'}@{self.hostname} secure={self.secure}>"
 
     # -- REST -------------------------------------------------------------------------------
 
@@ -159,29 +166,27 @@ class PushClient(ClosesOnExit):
         assert self._api_key is not None
         return {"X-API-KEY-ID": self._api_key[0] or "", "X-API-KEY-SECRET": self._api_key[1] or ""}
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Optional[str] = None,
-        accept: str = "application/json",
-    ) -> Response:
+    def _headers(self, body: Optional[str], accept: str) -> dict[str, str]:
         headers = self._auth_headers()
         headers["Accept"] = accept
         if body is not None:
             headers["Content-Type"] = "text/xml; charset=utf-8"
+        return headers
+
+    def _throttle_delays(self) -> Iterator[float]:
+        """The waits before each retry of a throttled (429) request."""
         retries, delay, delay_max, factor = self.throttle
-        url = self.base_url + path
-        for attempt in range(retries + 1):
-            response = self._http.request(
-                method, url, headers=headers, body=body.encode() if body is not None else None
-            )
-            if response.status != 429 or attempt == retries:
-                break
-            log.info("idigi %s %s throttled (429); retrying in %.2f s", method, path, delay)
-            time.sleep(delay)
+        for _ in range(retries):
+            yield delay
             delay = min(delay * factor, delay_max)
+
+    def _throttled(self, method: str, path: str, response: Response, delay: float) -> bool:
+        if response.status != 429:
+            return False
+        log.info("idigi %s %s throttled (429); retrying in %.2f s", method, path, delay)
+        return True
+
+    def _authorized(self, response: Response) -> Response:
         if response.status == 401:
             raise errors.AuthenticationError(
                 f"{self.hostname} rejected the credentials (HTTP 401)",
@@ -196,19 +201,17 @@ class PushClient(ClosesOnExit):
             f"{what} ({response.status}): {detail}", host=self.hostname, status=response.status
         )
 
-    def create_monitor(
-        self,
+    @staticmethod
+    def _create_body(
         topics: Union[str, Iterable[str]],
-        batch_size: int = 1,
-        batch_duration: int = 0,
-        compression: str = "gzip",
-        format_type: str = "json",
-        *,
-        ack: Optional[str] = None,
-        auto_replay: Optional[bool] = None,
-        description: Optional[str] = None,
-    ) -> int:
-        """POST a TCP monitor; returns its id. ``ack`` is ``"off"`` or ``"explicit"``."""
+        batch_size: int,
+        batch_duration: int,
+        compression: str,
+        format_type: str,
+        ack: Optional[str],
+        auto_replay: Optional[bool],
+        description: Optional[str],
+    ) -> str:
         if ack is not None and ack not in ("off", "explicit"):
             raise errors.InvalidArgumentError(f"ack must be 'off' or 'explicit', got {ack!r}")
         if compression not in ("none", "gzip", "zlib"):
@@ -233,9 +236,9 @@ class PushClient(ClosesOnExit):
             fields.append(("monAutoReplayOnConnect", "true" if auto_replay else "false"))
         if description is not None:
             fields.append(("monDescription", description))
-        response = self._request(
-            "POST", "/ws/Monitor", body=_monitor_xml(fields), accept="application/xml"
-        )
+        return _monitor_xml(fields)
+
+    def _created_id(self, response: Response) -> int:
         if not response.ok:
             raise self._fail("Monitor could not be created", response)
         location = response.headers.get("Location", "")
@@ -246,6 +249,112 @@ class PushClient(ClosesOnExit):
             raise self._fail("Monitor created but the reply names no id", response)
         return _monitor_id(monitor_id)
 
+    @staticmethod
+    def _page_path(condition: Optional[str], start: int, page_size: int) -> str:
+        query: dict[str, Any] = {"start": start, "size": page_size}
+        if condition:
+            query["condition"] = condition
+        return "/ws/Monitor?" + urlencode(query)
+
+    def _page_items(self, response: Response) -> tuple[list[dict[str, Any]], bool]:
+        """The monitors of one page, and whether more pages follow."""
+        if response.status != 200:
+            raise self._fail("Monitors could not be listed", response)
+        page = response.json()
+        items: list[dict[str, Any]] = page.get("items", [])
+        return items, bool(items) and int(page.get("remainingSize", 0) or 0) > 0
+
+    @staticmethod
+    def _topic_condition(topics: Union[str, Iterable[str]]) -> tuple[str, str]:
+        wanted = _topics_text(topics)
+        return wanted, f"monTopic={_quote_condition(wanted)}"
+
+    def _monitor_info(self, number: int, response: Response) -> dict[str, Any]:
+        if response.status != 200:
+            raise self._fail(f"Monitor {number} could not be read", response)
+        items = response.json().get("items", [])
+        if not items:
+            raise errors.ServiceError(f"Monitor {number} not found", host=self.hostname, status=404)
+        item: dict[str, Any] = items[0]
+        return item
+
+    def _push_options(self) -> SessionOptions:
+        if not self.username or self._password is None:
+            raise errors.AuthenticationError(
+                "push sessions need a username and password: "
+                "the ConnectRequest has no API-key fields",
+                host=self.push_host,
+            )
+        return SessionOptions(
+            host=self.push_host,
+            port=self.push_port,
+            tls=self.secure,
+            ca_file=self.ca_certs,
+            **self._session_options,
+        )
+
+
+class PushClient(MonitorsBase[Client]):
+    """REST + push client for one account (see the module docstring).
+
+    ``hostname`` may carry a port (``"127.0.0.1:8443"``); ``secure`` selects HTTPS and push port
+    3201, else HTTP and 3200. ``push_host`` / ``push_port`` override the push endpoint.
+    ``ca_certs`` is a PEM CA file trusted on top of the system store. API-key REST auth is
+    available with ``api_key_id`` / ``api_key_secret``; push sessions still need a username and
+    password (the ConnectRequest has no API-key fields).
+    """
+
+    _http_class = Client
+
+    def close(self) -> None:
+        self.stop_all()
+        self._http.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Optional[str] = None,
+        accept: str = "application/json",
+    ) -> Response:
+        headers = self._headers(body, accept)
+        data = body.encode() if body is not None else None
+        url = self.base_url + path
+        response = self._http.request(method, url, headers=headers, body=data)
+        for delay in self._throttle_delays():
+            if not self._throttled(method, path, response, delay):
+                break
+            time.sleep(delay)
+            response = self._http.request(method, url, headers=headers, body=data)
+        return self._authorized(response)
+
+    def create_monitor(
+        self,
+        topics: Union[str, Iterable[str]],
+        batch_size: int = 1,
+        batch_duration: int = 0,
+        compression: str = "gzip",
+        format_type: str = "json",
+        *,
+        ack: Optional[str] = None,
+        auto_replay: Optional[bool] = None,
+        description: Optional[str] = None,
+    ) -> int:
+        """POST a TCP monitor; returns its id. ``ack`` is ``"off"`` or ``"explicit"``."""
+        body = self._create_body(
+            topics,
+            batch_size,
+            batch_duration,
+            compression,
+            format_type,
+            ack,
+            auto_replay,
+            description,
+        )
+        response = self._request("POST", "/ws/Monitor", body=body, accept="application/xml")
+        return self._created_id(response)
+
     def list_monitors(
         self, condition: Optional[str] = None, page_size: int = 1000
     ) -> list[dict[str, Any]]:
@@ -255,25 +364,17 @@ class PushClient(ClosesOnExit):
     def iter_monitors(
         self, condition: Optional[str] = None, page_size: int = 1000
     ) -> Iterator[dict[str, Any]]:
-        start = 0
-        while True:
-            query: dict[str, Any] = {"start": start, "size": page_size}
-            if condition:
-                query["condition"] = condition
-            response = self._request("GET", "/ws/Monitor?" + urlencode(query))
-            if response.status != 200:
-                raise self._fail("Monitors could not be listed", response)
-            page = response.json()
-            items = page.get("items", [])
+        start, more = 0, True
+        while more:
+            response = self._request("GET", self._page_path(condition, start, page_size))
+            items, more = self._page_items(response)
             yield from items
-            if int(page.get("remainingSize", 0) or 0) <= 0 or not items:
-                return
             start += len(items)
 
     def get_monitor(self, topics: Union[str, Iterable[str]]) -> Optional[int]:
         """The id of the first monitor whose ``monTopic`` is exactly these topics, or None."""
-        wanted = _topics_text(topics)
-        for item in self.iter_monitors(f"monTopic={_quote_condition(wanted)}"):
+        wanted, condition = self._topic_condition(topics)
+        for item in self.iter_monitors(condition):
             if item.get("monTopic") == wanted:
                 return _monitor_id(item["monId"])
         return None
@@ -281,14 +382,7 @@ class PushClient(ClosesOnExit):
     def get_monitor_info(self, monitor_id: MonitorId) -> dict[str, Any]:
         """One monitor's fields (legacy JSON, values as strings)."""
         number = _monitor_id(monitor_id)
-        response = self._request("GET", f"/ws/Monitor/{number}")
-        if response.status != 200:
-            raise self._fail(f"Monitor {number} could not be read", response)
-        items = response.json().get("items", [])
-        if not items:
-            raise errors.ServiceError(f"Monitor {number} not found", host=self.hostname, status=404)
-        item: dict[str, Any] = items[0]
-        return item
+        return self._monitor_info(number, self._request("GET", f"/ws/Monitor/{number}"))
 
     def update_monitor(self, monitor_id: MonitorId, **fields: Any) -> None:
         """PUT new values (``monBatchSize=10``...); the server resets the monitor's state."""
@@ -317,19 +411,8 @@ class PushClient(ClosesOnExit):
         on_error: Optional[ErrorHook] = None,
     ) -> PushSession:
         """Open a push session for ``monitor_id``; returns at once (connecting runs behind)."""
-        if not self.username or self._password is None:
-            raise errors.AuthenticationError(
-                "push sessions need a username and password: "
-                "the ConnectRequest has no API-key fields",
-                host=self.push_host,
-            )
-        options = SessionOptions(
-            host=self.push_host,
-            port=self.push_port,
-            tls=self.secure,
-            ca_file=self.ca_certs,
-            **self._session_options,
-        )
+        options = self._push_options()
+        assert self.username and self._password is not None
         session = PushSession(
             callback,
             _monitor_id(monitor_id),

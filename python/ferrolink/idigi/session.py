@@ -24,7 +24,14 @@ from .codec import (
     FORMAT_JSON,
 )
 
-__all__ = ["ACK_POLICIES", "PushSession", "SessionOptions"]
+__all__ = [
+    "ACK_POLICIES",
+    "PushSession",
+    "SessionOptions",
+    "log_state",
+    "payload_value",
+    "session_error",
+]
 
 log = logging.getLogger("ferrolink.idigi")
 
@@ -81,6 +88,50 @@ class SessionOptions:
         self.backoff_max = backoff_max
         self.max_attempts = max_attempts
 
+    def open(self, username: str, password: str, monitor_id: int) -> _core.IdigiPushSession:
+        """Start the Rust session: it connects, reads and reconnects on its own thread."""
+        return _core.IdigiPushSession(
+            self.host,
+            self.port,
+            username,
+            password,
+            monitor_id,
+            tls=self.tls,
+            ca_file=self.ca_file,
+            server_name=self.server_name,
+            connect_timeout=self.connect_timeout,
+            idle_timeout=self.idle_timeout,
+            keepalive=self.keepalive,
+            max_frame_size=self.max_frame_size,
+            max_payload_size=self.max_payload_size,
+            max_inflated_per_feed=self.max_inflated_per_feed,
+            queue_frames=self.queue_frames,
+            backoff_initial=self.backoff_initial,
+            backoff_max=self.backoff_max,
+            max_attempts=self.max_attempts,
+        )
+
+
+def payload_value(payload: bytes, fmt: int, parsed: bool) -> Any:
+    """A frame's payload as text, or decoded JSON when ``parsed`` (XML stays text).
+
+    Raises ValueError (UnicodeDecodeError, JSONDecodeError) for an undecodable payload."""
+    text = payload.decode("utf-8")
+    if parsed and fmt == FORMAT_JSON:
+        return json.loads(text)
+    return text
+
+
+def session_error(event: tuple[Any, ...], monitor_id: int) -> errors.FerrolinkError:
+    """The exception for an ``("error", exception)`` session event, naming the monitor."""
+    error: errors.FerrolinkError = event[1]
+    return type(error)(f"monitor {monitor_id}: {error}", host=error.host)
+
+
+def log_state(monitor_id: int, state: str, detail: str) -> None:
+    level = logging.WARNING if state in ("disconnected", "failed") else logging.INFO
+    log.log(level, "idigi monitor %s push session %s: %s", monitor_id, state, detail)
+
 
 class PushSession:
     """One monitor's push connection. Created (and started) by ``PushClient.create_session``.
@@ -127,26 +178,7 @@ class PushSession:
         self.state = "new"
         self.delivered = 0
         self._stopping = threading.Event()
-        self._native = _core.IdigiPushSession(
-            options.host,
-            options.port,
-            username,
-            password,
-            monitor_id,
-            tls=options.tls,
-            ca_file=options.ca_file,
-            server_name=options.server_name,
-            connect_timeout=options.connect_timeout,
-            idle_timeout=options.idle_timeout,
-            keepalive=options.keepalive,
-            max_frame_size=options.max_frame_size,
-            max_payload_size=options.max_payload_size,
-            max_inflated_per_feed=options.max_inflated_per_feed,
-            queue_frames=options.queue_frames,
-            backoff_initial=options.backoff_initial,
-            backoff_max=options.backoff_max,
-            max_attempts=options.max_attempts,
-        )
+        self._native = options.open(username, password, monitor_id)
         self._thread = threading.Thread(
             target=self._dispatch, name=f"ferrolink-idigi-dispatch-{monitor_id}", daemon=True
         )
@@ -199,17 +231,13 @@ class PushSession:
             elif tag == "state":
                 self._set_state(event[1], event[2])
             else:
-                error: errors.FerrolinkError = event[1]
-                self._report(type(error)(f"monitor {self.monitor_id}: {error}", host=error.host))
+                self._report(session_error(event, self.monitor_id))
         if values:
             self._call(values, blocks)
 
     def _convert(self, payload: bytes, fmt: int) -> Any:
         try:
-            text = payload.decode("utf-8")
-            if self.parsed and fmt == FORMAT_JSON:
-                return json.loads(text)
-            return text
+            return payload_value(payload, fmt, self.parsed)
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError
             self._report(
                 errors.ProtocolError(f"monitor {self.monitor_id}: undecodable payload: {exc}")
@@ -247,10 +275,7 @@ class PushSession:
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state = state
-        if state in ("disconnected", "failed"):
-            log.warning("idigi monitor %s push session %s: %s", self.monitor_id, state, detail)
-        else:
-            log.info("idigi monitor %s push session %s: %s", self.monitor_id, state, detail)
+        log_state(self.monitor_id, state, detail)
         if self.on_state is not None:
             try:
                 self.on_state(state, detail)

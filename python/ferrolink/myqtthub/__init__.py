@@ -6,6 +6,8 @@
 ...     hub.pull(wait=5)
 [{'topic': 'sensors/t1', 'payload': b'21.5', 'qos': 1, ...}]
 
+For asyncio programs, :class:`AsyncClient` has the same API with coroutines.
+
 The ASPL tutorial's functional style works too: :func:`create_myqtthub_session`,
 :func:`publish`, :func:`logout`; its session's ``conn`` answers the tutorial's raw
 ``conn.request(...)`` / ``conn.getresponse()`` calls like ``http.client``.
@@ -13,6 +15,7 @@ The ASPL tutorial's functional style works too: :func:`create_myqtthub_session`,
 
 from __future__ import annotations
 
+from .async_client import AsyncClient
 from .client import DEFAULT_HOST, Client, Payload
 from .connection import Connection, ConnectionResponse
 from .errors import AuthenticationError, MyQttHubError, PublishError
@@ -21,6 +24,7 @@ from .topics import filter_problem, matches, topic_problem
 
 __all__ = [
     "DEFAULT_HOST",
+    "AsyncClient",
     "AuthenticationError",
     "Client",
     "Connection",

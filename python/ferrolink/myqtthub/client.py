@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Generic, Optional, Protocol, TypeVar, Union
 
 from .. import _core
 from ..closing import ClosesOnExit
@@ -25,7 +25,7 @@ from ..redact import MASK, mask_issued
 from .errors import AuthenticationError, MyQttHubError, PublishError
 from .topics import filter_problem, topic_problem
 
-__all__ = ["DEFAULT_HOST", "Client", "Payload"]
+__all__ = ["DEFAULT_HOST", "Client", "Payload", "Session"]
 
 log = logging.getLogger("ferrolink.myqtthub")
 
@@ -83,14 +83,16 @@ def _parse(body: bytes) -> Any:
         return text
 
 
-class Client(ClosesOnExit):
-    """A MyQttHub device session over the REST API.
+_H = TypeVar("_H", bound="_Pool")
 
-    ``Client(client_id, user_name, password)`` talks to ``https://node02.myqtthub.com``;
-    ``host``/``port`` or ``base_url`` (e.g. the sandbox's ``http://127.0.0.1:PORT``) point it
-    elsewhere. TLS is verified (``ca_file`` adds a CA); ``verify=False`` is the explicit
-    opt-out. ``timeout`` bounds every call, ``connect_timeout`` the connection set-up.
-    Use it as a context manager: it logs in on enter and out on exit.
+
+class _Pool(Protocol):
+    def close(self) -> None: ...
+
+
+class Session(ClosesOnExit, Generic[_H]):
+    """What :class:`Client` and :class:`AsyncClient` share: options, argument checks, the
+    login state, request bodies and reply handling. ``_H`` is the HTTP client type.
     """
 
     def __init__(
@@ -108,7 +110,7 @@ class Client(ClosesOnExit):
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         relogin_margin: float = 60.0,
-        http: Optional[HttpClient] = None,
+        http: Optional[_H] = None,
     ) -> None:
         for name, value in (
             ("client_id", client_id),
@@ -130,10 +132,10 @@ class Client(ClosesOnExit):
         self.timeout = timeout
         self.relogin_margin = relogin_margin
         self._owns_http = http is None
-        self._http = (
+        self._http: _H = (
             http
             if http is not None
-            else HttpClient(
+            else self._http_class(
                 timeout=timeout,
                 connect_timeout=connect_timeout,
                 read_timeout=timeout,
@@ -160,19 +162,19 @@ class Client(ClosesOnExit):
     def logged_in(self) -> bool:
         return self._token is not None
 
-    def login(self) -> dict[str, Any]:
-        """``/login``; stores and returns ``{tokenId, stamp, validUntil}``.
+    _http_class: Callable[..., _H]
 
-        Raises :class:`AuthenticationError` with the server's text when it says no (the
-        service answers a refused login with 200 and a plain-text "Service denied ...").
-        """
+    def _login_body(self) -> bytes:
         params = {
             "clientId": self.client_id,
             "userName": self.user_name,
             "password": self._password,
             "cleanSession": self.clean_session,
         }
-        status, reason, body = self._post("/login", json.dumps(params).encode(), cookie=None)
+        return json.dumps(params).encode()
+
+    def _logged_in(self, status: int, reason: str, body: bytes) -> dict[str, Any]:
+        """Store the token of a ``/login`` reply and return its data; raise if refused."""
         text = body.decode("utf-8", errors="replace")
         if status != 200 or any(marker in text for marker in DENIED_MARKERS):
             raise AuthenticationError(
@@ -188,24 +190,17 @@ class Client(ClosesOnExit):
                 f"login reply is not {{tokenId, stamp, validUntil}}: {self._redact(text)[:200]}",
                 host=self.base_url,
             )
-        with self._lock:
-            self._token = data["tokenId"]
-            self.stamp = data.get("stamp")
-            valid_until = data.get("validUntil")
-            self.valid_until = float(valid_until) if isinstance(valid_until, (int, float)) else None
-            stamp = self.stamp if isinstance(self.stamp, (int, float)) else time.time()
-            self._lifetime = max((self.valid_until or stamp) - stamp, 0.0)
-            self.login_count += 1
+        self._token = data["tokenId"]
+        self.stamp = data.get("stamp")
+        valid_until = data.get("validUntil")
+        self.valid_until = float(valid_until) if isinstance(valid_until, (int, float)) else None
+        stamp = self.stamp if isinstance(self.stamp, (int, float)) else time.time()
+        self._lifetime = max((self.valid_until or stamp) - stamp, 0.0)
+        self.login_count += 1
         log.debug("logged in as %s (valid until %s)", self.client_id, self.valid_until)
         return dict(data)
 
-    def logout(self) -> Optional[str]:
-        """``/logout``: frees the login slot. Returns the server's text (None if logged out)."""
-        with self._lock:
-            token, self._token = self._token, None
-        if token is None:
-            return None
-        status, reason, body = self._post("/logout", self._body({}, token), cookie=token)
+    def _logged_out(self, status: int, reason: str, body: bytes) -> str:
         text = body.decode("utf-8", errors="replace")
         if status == 400 and TOKEN_REJECTED in text:
             log.debug("logout: the token had already expired")
@@ -214,60 +209,125 @@ class Client(ClosesOnExit):
             raise self._error("/logout", status, reason, text)
         return text
 
-    def close(self) -> None:
-        """Log out (best effort) and close the connection pool."""
-        try:
-            if self._token is not None:
-                self.logout()
-        except FerrolinkError as exc:
-            log.warning("logout while closing failed: %s", exc)
-        finally:
-            if self._owns_http:
-                self._http.close()
+    def _expiring(self, token: Optional[str]) -> bool:
+        """Whether ``token`` is about to expire and should be renewed before use."""
+        if token is None or self.valid_until is None:
+            return False
+        # Short-lived tokens (tests) get half their lifetime as margin, not a minute.
+        margin = min(self.relogin_margin, self._lifetime / 2)
+        if time.time() >= self.valid_until - margin:
+            log.debug("token of %s is about to expire: logging in again", self.client_id)
+            return True
+        return False
 
-    def __enter__(self) -> Client:
-        if self._token is None:
-            self.login()
-        return self
+    def _resubscribe_body(self) -> Optional[bytes]:
+        """The ``/subscribe`` body restoring every subscription after a new login, if any."""
+        if not self._subscriptions or self._token is None:
+            return None
+        pairs = [[f, q] for f, q in self._subscriptions.items()]
+        return self._body({"subscriptions": pairs}, self._token)
 
-    # -- messages ----------------------------------------------------------------------------
+    @staticmethod
+    def _subscription_pairs(subscriptions: Iterable[tuple[str, int]]) -> list[list[Any]]:
+        if isinstance(subscriptions, (str, bytes)):
+            raise TypeError("subscriptions must be a list of (topic_filter, qos) pairs, got str")
+        pairs: list[list[Any]] = []
+        for index, entry in enumerate(subscriptions):
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+                raise TypeError(f"subscriptions[{index}] must be a (topic_filter, qos) pair")
+            topic_filter, qos = entry
+            if not isinstance(topic_filter, str):
+                raise TypeError(f"subscriptions[{index}] topic filter must be a str")
+            problem = filter_problem(topic_filter)
+            if problem:
+                raise InvalidArgumentError(f"subscriptions[{index}] {topic_filter!r}: {problem}")
+            pairs.append([topic_filter, _qos(qos, f"subscriptions[{index}] qos")])
+        if not pairs:
+            raise InvalidArgumentError("subscriptions is empty")
+        return pairs
 
-    def publish(
-        self, topic: str, payload: Payload, qos: int = 0, retain: bool = False, dup: bool = False
-    ) -> None:
-        """Publish ``payload`` (bytes, or str as UTF-8) to ``topic``; retain/dup as given."""
+    def _publish_body(
+        self, topic: str, payload: Payload, qos: int, retain: bool, dup: bool
+    ) -> Callable[[str], bytes]:
+        """Check a message; the function building its ``/publish`` body for a token."""
         topic = _topic(topic, "topic")
         data = _payload_bytes(payload, "payload")
         qos, retain, dup = _qos(qos, "qos"), _flag(retain, "retain"), _flag(dup, "dup")
-        self._call(
-            "/publish",
-            lambda token: _core.myqtthub_publish_body(token, topic, data, qos, retain, dup),
+        return lambda token: _core.myqtthub_publish_body(token, topic, data, qos, retain, dup)
+
+    def _batch(self, messages: Iterable[Message]) -> list[tuple[str, bytes, int, bool, bool]]:
+        return [self._message(i, m) for i, m in enumerate(messages)]
+
+    def _pulled(self, body: bytes) -> list[dict[str, Any]]:
+        try:
+            messages: list[dict[str, Any]] = _core.myqtthub_decode_pull(body)
+        except ProtocolError as exc:
+            raise ProtocolError(f"/pull: {exc}", host=self.base_url) from exc
+        return messages
+
+    @staticmethod
+    def _password_body(new_password: str) -> dict[str, Any]:
+        if not isinstance(new_password, str) or not new_password:
+            raise InvalidArgumentError("new_password must be a non-empty str")
+        return {"newPassword": new_password}
+
+    @staticmethod
+    def _stash_params(
+        domain_name: str, stash_name: str, download_as: str, download_frame: str
+    ) -> dict[str, Any]:
+        return {
+            "domainName": domain_name,
+            "stashName": stash_name,
+            "downloadAs": download_as,
+            "downloadFrame": download_frame,
+        }
+
+    @staticmethod
+    def _checked_path(path: str) -> str:
+        if not path.startswith("/"):
+            raise InvalidArgumentError(f"path must start with '/', got {path!r}")
+        return path
+
+    def _publish_failed(self, sent: int, exc: MyQttHubError) -> PublishError:
+        return PublishError(
+            f"message {sent} of the batch failed ({sent} published): {exc}",
+            published=sent,
+            cause=exc,
         )
 
-    def publish_many(self, messages: Iterable[Message]) -> int:
-        """Publish a batch: ``(topic, payload[, qos[, retain[, dup]]])`` tuples or dicts with
-        those keys. Every body is built in Rust in one call; they are sent in order. Returns
-        the number published; a failure raises :class:`PublishError` with ``published``.
-        """
-        batch = [self._message(i, m) for i, m in enumerate(messages)]
-        sent = 0
-        while sent < len(batch):
-            token = self._valid_token()
-            bodies = _core.myqtthub_publish_bodies(token, batch[sent:])
-            for body in bodies:
-                try:
-                    self._send("/publish", body, token)
-                except _TokenRejected:
-                    self._relogin(token)
-                    break  # rebuild the remaining bodies with the new token
-                except MyQttHubError as exc:
-                    raise PublishError(
-                        f"message {sent} of the batch failed ({sent} published): {exc}",
-                        published=sent,
-                        cause=exc,
-                    ) from exc
-                sent += 1
-        return sent
+    def _rejected_again(self, path: str, exc: _TokenRejected) -> AuthenticationError:
+        return AuthenticationError(
+            f"{path}: the token was rejected again after logging in: {exc.text}",
+            host=self.base_url,
+            status=400,
+            reason=exc.reason,
+            body=exc.text,
+        )
+
+    @staticmethod
+    def _post_headers(cookie: Optional[str]) -> list[tuple[str, str]]:
+        headers = [("Content-Type", "application/json")]
+        if cookie is not None:
+            headers.append(("Cookie", f"tokenId={cookie}"))
+        return headers
+
+    def _checked(self, path: str, status: int, reason: str, reply: bytes) -> bytes:
+        """The body of a 200 reply; raises _TokenRejected or the service error otherwise."""
+        if status == 200:
+            return reply
+        text = reply.decode("utf-8", errors="replace")
+        if status == 400 and TOKEN_REJECTED in text:
+            raise _TokenRejected(reason, text)
+        raise self._error(path, status, reason, text)
+
+    def _sent(self, path: str, status: int) -> None:
+        if path == "/logout" and status == 200:  # a /logout sent through send() ends the session
+            with self._lock:
+                self._token = None
+
+    def _close_pool(self) -> None:
+        if self._owns_http:
+            self._http.close()
 
     @staticmethod
     def _message(index: int, message: Any) -> tuple[str, bytes, int, bool, bool]:
@@ -298,24 +358,111 @@ class Client(ClosesOnExit):
             _flag(fields[4], f"{where}.dup"),
         )
 
+    @staticmethod
+    def _body(params: Mapping[str, Any], token: str) -> bytes:
+        return json.dumps({"tokenId": token, **params}).encode()
+
+    def _error(self, path: str, status: int, reason: str, text: str) -> MyQttHubError:
+        text = self._redact(text)
+        return MyQttHubError(
+            f"{path} failed: {status} {reason}: {text[:500]}",
+            host=self.base_url,
+            status=status,
+            reason=reason,
+            body=text,
+        )
+
+    def _redact(self, text: str) -> str:
+        return mask_issued(text, (self._token,))
+
+    def __repr__(self) -> str:
+        state = "logged in" if self._token else "logged out"
+        return (
+            f"<ferrolink.myqtthub.{type(self).__name__} client_id={self.client_id!r} "
+            f"user_name={self.user_name!r} password={MASK!r} {self.base_url} {state}>"
+        )
+
+
+class Client(Session[HttpClient]):
+    """A MyQttHub device session over the REST API.
+
+    ``Client(client_id, user_name, password)`` talks to ``https://node02.myqtthub.com``;
+    ``host``/``port`` or ``base_url`` (e.g. the sandbox's ``http://127.0.0.1:PORT``) point it
+    elsewhere. TLS is verified (``ca_file`` adds a CA); ``verify=False`` is the explicit
+    opt-out. ``timeout`` bounds every call, ``connect_timeout`` the connection set-up.
+    Use it as a context manager: it logs in on enter and out on exit.
+    """
+
+    _http_class = HttpClient
+
+    # -- session -----------------------------------------------------------------------------
+
+    def login(self) -> dict[str, Any]:
+        """``/login``; stores and returns ``{tokenId, stamp, validUntil}``.
+
+        Raises :class:`AuthenticationError` with the server's text when it says no (the
+        service answers a refused login with 200 and a plain-text "Service denied ...").
+        """
+        status, reason, body = self._post("/login", self._login_body(), cookie=None)
+        with self._lock:
+            return self._logged_in(status, reason, body)
+
+    def logout(self) -> Optional[str]:
+        """``/logout``: frees the login slot. Returns the server's text (None if logged out)."""
+        with self._lock:
+            token, self._token = self._token, None
+        if token is None:
+            return None
+        return self._logged_out(*self._post("/logout", self._body({}, token), cookie=token))
+
+    def close(self) -> None:
+        """Log out (best effort) and close the connection pool."""
+        try:
+            if self._token is not None:
+                self.logout()
+        except FerrolinkError as exc:
+            log.warning("logout while closing failed: %s", exc)
+        finally:
+            self._close_pool()
+
+    def __enter__(self) -> Client:
+        if self._token is None:
+            self.login()
+        return self
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def publish(
+        self, topic: str, payload: Payload, qos: int = 0, retain: bool = False, dup: bool = False
+    ) -> None:
+        """Publish ``payload`` (bytes, or str as UTF-8) to ``topic``; retain/dup as given."""
+        self._call("/publish", self._publish_body(topic, payload, qos, retain, dup))
+
+    def publish_many(self, messages: Iterable[Message]) -> int:
+        """Publish a batch: ``(topic, payload[, qos[, retain[, dup]]])`` tuples or dicts with
+        those keys. Every body is built in Rust in one call; they are sent in order. Returns
+        the number published; a failure raises :class:`PublishError` with ``published``.
+        """
+        batch = self._batch(messages)
+        sent = 0
+        while sent < len(batch):
+            token = self._valid_token()
+            bodies = _core.myqtthub_publish_bodies(token, batch[sent:])
+            for body in bodies:
+                try:
+                    self._send("/publish", body, token)
+                except _TokenRejected:
+                    self._relogin(token)
+                    break  # rebuild the remaining bodies with the new token
+                except MyQttHubError as exc:
+                    raise self._publish_failed(sent, exc) from exc
+                sent += 1
+        return sent
+
     def subscribe(self, subscriptions: Iterable[tuple[str, int]]) -> Any:
         """``/subscribe`` to ``[(topic_filter, qos), ...]``; returns the server's per-entry
         reply (the granted QoS per filter). Filters are checked before sending."""
-        if isinstance(subscriptions, (str, bytes)):
-            raise TypeError("subscriptions must be a list of (topic_filter, qos) pairs, got str")
-        pairs: list[list[Any]] = []
-        for index, entry in enumerate(subscriptions):
-            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-                raise TypeError(f"subscriptions[{index}] must be a (topic_filter, qos) pair")
-            topic_filter, qos = entry
-            if not isinstance(topic_filter, str):
-                raise TypeError(f"subscriptions[{index}] topic filter must be a str")
-            problem = filter_problem(topic_filter)
-            if problem:
-                raise InvalidArgumentError(f"subscriptions[{index}] {topic_filter!r}: {problem}")
-            pairs.append([topic_filter, _qos(qos, f"subscriptions[{index}] qos")])
-        if not pairs:
-            raise InvalidArgumentError("subscriptions is empty")
+        pairs = self._subscription_pairs(subscriptions)
         reply = self._call_json("/subscribe", {"subscriptions": pairs})
         with self._lock:
             for topic_filter, qos in pairs:
@@ -335,11 +482,7 @@ class Client(ClosesOnExit):
         """
         deadline = time.monotonic() + wait
         while True:
-            body = self._call("/pull", lambda token: self._body({}, token))
-            try:
-                messages: list[dict[str, Any]] = _core.myqtthub_decode_pull(body)
-            except ProtocolError as exc:
-                raise ProtocolError(f"/pull: {exc}", host=self.base_url) from exc
+            messages = self._pulled(self._call("/pull", lambda token: self._body({}, token)))
             if messages or time.monotonic() >= deadline:
                 return messages
             time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
@@ -352,9 +495,7 @@ class Client(ClosesOnExit):
     # -- admin and other services -----------------------------------------------------------
 
     def change_password(self, new_password: str) -> Any:
-        if not isinstance(new_password, str) or not new_password:
-            raise InvalidArgumentError("new_password must be a non-empty str")
-        reply = self._call_json("/change-my-password", {"newPassword": new_password})
+        reply = self._call_json("/change-my-password", self._password_body(new_password))
         self._password = new_password
         return reply
 
@@ -374,42 +515,26 @@ class Client(ClosesOnExit):
         download_as: str = "json",
         download_frame: str = "1h",
     ) -> Any:
-        return self._call_json(
-            "/stashed/download",
-            {
-                "domainName": domain_name,
-                "stashName": stash_name,
-                "downloadAs": download_as,
-                "downloadFrame": download_frame,
-            },
-        )
+        params = self._stash_params(domain_name, stash_name, download_as, download_frame)
+        return self._call_json("/stashed/download", params)
 
     def request(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
         """Any other service: ``POST path`` with ``params`` (+ the token); JSON or text back."""
-        if not path.startswith("/"):
-            raise InvalidArgumentError(f"path must start with '/', got {path!r}")
-        return self._call_json(path, dict(params or {}))
+        return self._call_json(self._checked_path(path), dict(params or {}))
 
     # -- plumbing ----------------------------------------------------------------------------
 
     def _call_json(self, path: str, params: dict[str, Any]) -> Any:
         return _parse(self._call(path, lambda token: self._body(params, token)))
 
-    @staticmethod
-    def _body(params: Mapping[str, Any], token: str) -> bytes:
-        return json.dumps({"tokenId": token, **params}).encode()
-
     def _valid_token(self) -> str:
         """The token, logging in first when there is none or it is about to expire."""
         with self._lock:
             token = self._token
-            if token is not None and self.valid_until is not None:
-                # Short-lived tokens (tests) get half their lifetime as margin, not a minute.
-                margin = min(self.relogin_margin, self._lifetime / 2)
-                if time.time() >= self.valid_until - margin:
-                    log.debug("token of %s is about to expire: logging in again", self.client_id)
-                    self._relogin(token)
-                    token = self._token
+            if self._expiring(token):
+                assert token is not None
+                self._relogin(token)
+                token = self._token
             if token is None:
                 self.login()
                 token = self._token
@@ -423,11 +548,10 @@ class Client(ClosesOnExit):
                 return
             self._token = None
             self.login()
-            if self._subscriptions:
-                pairs = [[f, q] for f, q in self._subscriptions.items()]
-                token = self._token
-                assert token is not None
-                self._send("/subscribe", self._body({"subscriptions": pairs}, token), token)
+            body = self._resubscribe_body()
+            if body is not None:
+                assert self._token is not None
+                self._send("/subscribe", body, self._token)
 
     def _call(self, path: str, build: Callable[[str], bytes]) -> bytes:
         """Send an authenticated call; on a rejected token log in again and retry once."""
@@ -441,22 +565,14 @@ class Client(ClosesOnExit):
         try:
             return self._send(path, build(token), token)
         except _TokenRejected as exc:
-            raise AuthenticationError(
-                f"{path}: the token was rejected again after logging in: {exc.text}",
-                host=self.base_url,
-                status=400,
-                reason=exc.reason,
-                body=exc.text,
-            ) from None
+            raise self._rejected_again(path, exc) from None
 
     def _send(self, path: str, body: bytes, token: str) -> bytes:
-        status, reason, reply = self._post(path, body, cookie=token)
-        if status == 200:
-            return reply
-        text = reply.decode("utf-8", errors="replace")
-        if status == 400 and TOKEN_REJECTED in text:
-            raise _TokenRejected(reason, text)
-        raise self._error(path, status, reason, text)
+        return self._checked(path, *self._post(path, body, cookie=token))
+
+    def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
+        status, reason, _headers, reply = self.send("POST", path, body, self._post_headers(cookie))
+        return status, reason, reply
 
     def send(
         self, method: str, path: str, body: Optional[bytes], headers: list[tuple[str, str]]
@@ -467,37 +583,8 @@ class Client(ClosesOnExit):
         status, reason, reply_headers, reply, _url = self._http._send(
             method, self.base_url + path, headers, body, self.timeout
         )
-        if path == "/logout" and status == 200:
-            with self._lock:
-                self._token = None
+        self._sent(path, status)
         return status, reason, reply_headers, reply
-
-    def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
-        headers = [("Content-Type", "application/json")]
-        if cookie is not None:
-            headers.append(("Cookie", f"tokenId={cookie}"))
-        status, reason, _headers, reply = self.send("POST", path, body, headers)
-        return status, reason, reply
-
-    def _error(self, path: str, status: int, reason: str, text: str) -> MyQttHubError:
-        text = self._redact(text)
-        return MyQttHubError(
-            f"{path} failed: {status} {reason}: {text[:500]}",
-            host=self.base_url,
-            status=status,
-            reason=reason,
-            body=text,
-        )
-
-    def _redact(self, text: str) -> str:
-        return mask_issued(text, (self._token,))
-
-    def __repr__(self) -> str:
-        state = "logged in" if self._token else "logged out"
-        return (
-            f"<ferrolink.myqtthub.Client client_id={self.client_id!r} user_name={self.user_name!r} "
-            f"password={MASK!r} {self.base_url} {state}>"
-        )
 
 
 class _TokenRejected(Exception):

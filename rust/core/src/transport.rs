@@ -224,7 +224,7 @@ impl HttpClient {
     }
 }
 
-fn method_carries_body(method: &str) -> bool {
+pub(crate) fn method_carries_body(method: &str) -> bool {
     !matches!(
         method.to_ascii_uppercase().as_str(),
         "GET" | "HEAD" | "DELETE" | "OPTIONS" | "TRACE" | "CONNECT"
@@ -232,9 +232,14 @@ fn method_carries_body(method: &str) -> bool {
 }
 
 fn build_error(e: &ureq::http::Error, req: &Request<'_>) -> Error {
+    invalid_request(e, req.url)
+}
+
+/// The error for a request the `http` crate refuses to build (bad URL, header...).
+pub(crate) fn invalid_request(e: &ureq::http::Error, url: &str) -> Error {
     Error::invalid(format!(
         "invalid request to {}: {e}",
-        host_of(req.url).if_empty("<no host>")
+        host_of(url).if_empty("<no host>")
     ))
 }
 
@@ -270,7 +275,7 @@ fn redact_url_error(e: &ureq::Error) -> String {
     }
 }
 
-fn host_free(s: &str) -> String {
+pub(crate) fn host_free(s: &str) -> String {
     s.split_whitespace()
         .map(|w| {
             if w.contains('@') && w.contains("://") {
@@ -283,7 +288,7 @@ fn host_free(s: &str) -> String {
         .join(" ")
 }
 
-fn latin1(bytes: &[u8]) -> String {
+pub(crate) fn latin1(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(_) => bytes.iter().map(|&b| b as char).collect(),
@@ -319,7 +324,7 @@ fn map_error(e: ureq::Error, host: &str) -> Error {
     Error::new(kind, message).with_host(host)
 }
 
-fn map_io(io: &io::Error) -> (ErrorKind, String) {
+pub(crate) fn map_io(io: &io::Error) -> (ErrorKind, String) {
     use io::ErrorKind as K;
     if let Some(inner) = io.get_ref() {
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {

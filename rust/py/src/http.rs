@@ -22,6 +22,40 @@ pub fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     }
 }
 
+/// The constructor arguments `HttpClient` and `AsyncHttpClient` share.
+pub struct OptionsArgs {
+    pub connect_timeout: Option<f64>,
+    pub read_timeout: Option<f64>,
+    pub total_timeout: Option<f64>,
+    pub ca_file: Option<PathBuf>,
+    pub verify: bool,
+    pub proxy: Option<String>,
+    pub trust_env: bool,
+    pub user_agent: Option<String>,
+    pub max_idle_per_host: usize,
+}
+
+impl OptionsArgs {
+    pub fn into_options(self) -> PyResult<ClientOptions> {
+        Ok(ClientOptions {
+            connect_timeout: seconds("connect_timeout", self.connect_timeout)?,
+            read_timeout: seconds("read_timeout", self.read_timeout)?,
+            total_timeout: seconds("total_timeout", self.total_timeout)?,
+            ca_file: self.ca_file,
+            verify: self.verify,
+            proxy: match (self.proxy, self.trust_env) {
+                (Some(url), _) => ProxySetting::Url(url),
+                (None, true) => ProxySetting::FromEnv,
+                (None, false) => ProxySetting::None,
+            },
+            user_agent: self
+                .user_agent
+                .unwrap_or_else(|| ClientOptions::default().user_agent),
+            max_idle_per_host: self.max_idle_per_host,
+        })
+    }
+}
+
 /// Pooled HTTPS/1.1 client.
 #[pyclass(frozen, module = "ferrolink._core")]
 pub struct HttpClient {
@@ -49,21 +83,18 @@ impl HttpClient {
         user_agent: Option<String>,
         max_idle_per_host: usize,
     ) -> PyResult<Self> {
-        let defaults = ClientOptions::default();
-        let options = ClientOptions {
-            connect_timeout: seconds("connect_timeout", connect_timeout)?,
-            read_timeout: seconds("read_timeout", read_timeout)?,
-            total_timeout: seconds("total_timeout", total_timeout)?,
+        let options = OptionsArgs {
+            connect_timeout,
+            read_timeout,
+            total_timeout,
             ca_file,
             verify,
-            proxy: match (proxy, trust_env) {
-                (Some(url), _) => ProxySetting::Url(url),
-                (None, true) => ProxySetting::FromEnv,
-                (None, false) => ProxySetting::None,
-            },
-            user_agent: user_agent.unwrap_or(defaults.user_agent),
+            proxy,
+            trust_env,
+            user_agent,
             max_idle_per_host,
-        };
+        }
+        .into_options()?;
         // Loading the system trust store reads files: do it without the GIL.
         let inner = py.detach(|| CoreClient::new(&options)).map_err(py_err)?;
         Ok(HttpClient { inner })

@@ -4,6 +4,7 @@
 //! one bridge in [`errors`]. No service logic lives here. Each binding file is named after the
 //! core module it binds; this file only declares the module, listing every export once.
 
+mod aio;
 mod errors;
 mod hexonet;
 mod http;
@@ -27,6 +28,10 @@ mod _core {
     // Transport
     #[pymodule_export]
     use crate::http::{_bench_request_loop, HttpClient};
+
+    // Async transport
+    #[pymodule_export]
+    use crate::aio::{AsyncCompletions, AsyncHttpClient, AsyncPending};
 
     // Sandbox TLS
     #[pymodule_export]

@@ -667,6 +667,8 @@ fn serve(shared: &Shared, mut conn: Conn, generation: u64) -> Result<(), Error> 
     let mut last_data = Instant::now();
     loop {
         if stopped(shared) {
+            // Acks queued before the stop still count: a handled block must not come back.
+            let _ = flush_acks(shared, &mut conn, generation);
             return Ok(());
         }
         flush_acks(shared, &mut conn, generation)?;

@@ -1,0 +1,510 @@
+//! The async HTTPS/1.1 transport: hyper's HTTP/1.1 connection state machine on tokio, over
+//! rustls, with its own keep-alive pool.
+//!
+//! Same options, trust store, proxy rules and error kinds/messages as [`crate::transport`].
+//! A connection goes back to the pool only after its response body was read to the end; a
+//! request that is dropped half-way (cancelled, timed out) drops its connection with it, so a
+//! half-used connection is never reused.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderValue, ACCEPT, HOST, USER_AGENT};
+use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::{Method, Uri};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::runtime::Runtime;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsConnector;
+
+use crate::error::{Error, ErrorKind};
+use crate::tls::load_roots;
+use crate::transport::{
+    host_free, host_of, invalid_request, latin1, map_io, method_carries_body, ClientOptions,
+    ProxySetting, Response,
+};
+
+/// One request, owned: it moves onto the runtime.
+#[derive(Debug, Clone)]
+pub struct OwnedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Bytes>,
+    /// Overrides the client's total timeout for this request.
+    pub timeout: Option<Duration>,
+}
+
+/// The runtime every async request runs on: one I/O worker, so the other core stays free for
+/// the Python event loop that consumes the responses (two workers measured slower: a
+/// connection's task and its request's task then wake each other across threads).
+pub fn runtime() -> Result<&'static Runtime, Error> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ferrolink-aio")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(|m| failure(ErrorKind::Connect, "", m.clone()))
+}
+
+type Sender = SendRequest<Full<Bytes>>;
+
+/// A connection idle this long may have been closed by the server unseen (see `checkout`);
+/// one back in the pool for less is reused at once.
+const SETTLED: Duration = Duration::from_millis(2);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PoolKey {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+struct Inner {
+    /// One permit per request in flight: bounds the connections open at once.
+    in_flight: Arc<Semaphore>,
+    tls: TlsConnector,
+    proxy: Option<ureq::Proxy>,
+    options: ClientOptions,
+    user_agent: HeaderValue,
+    idle: Mutex<HashMap<PoolKey, Vec<(Sender, Instant)>>>,
+}
+
+/// A pooled async HTTP/1.1 client. Cloning shares the pool.
+#[derive(Clone)]
+pub struct AsyncHttpClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AsyncHttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncHttpClient").finish_non_exhaustive()
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+impl AsyncHttpClient {
+    /// `max_connections` bounds the requests in flight, hence the connections open at once;
+    /// further requests wait for one to finish.
+    pub fn new(options: &ClientOptions, max_connections: usize) -> Result<Self, Error> {
+        let proxy = match &options.proxy {
+            ProxySetting::None => None,
+            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
+            ProxySetting::Url(url) => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|_| Error::invalid("invalid proxy URL: not a valid proxy URL"))?,
+            ),
+        };
+        let user_agent = HeaderValue::from_str(&options.user_agent)
+            .map_err(|_| Error::invalid("invalid user agent"))?;
+        Ok(AsyncHttpClient {
+            inner: Arc::new(Inner {
+                in_flight: Arc::new(Semaphore::new(
+                    max_connections.clamp(1, Semaphore::MAX_PERMITS),
+                )),
+                tls: TlsConnector::from(Arc::new(tls_config(options)?)),
+                proxy,
+                options: options.clone(),
+                user_agent,
+                idle: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Send one request and read the whole response body.
+    pub async fn send(&self, request: OwnedRequest) -> Result<Response, Error> {
+        let host = host_of(&request.url);
+        let total = request.timeout.or(self.inner.options.total_timeout);
+        let exchange = async {
+            // Held until the response is read (or the request dropped): its connection is busy.
+            let _permit = Arc::clone(&self.inner.in_flight)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::invalid("the client is closed"))?;
+            self.exchange(request, &host).await
+        };
+        within(total, "global", &host, exchange).await
+    }
+
+    async fn exchange(&self, req: OwnedRequest, host: &str) -> Result<Response, Error> {
+        let method = Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| Error::invalid(format!("invalid HTTP method {:?}", req.method)))?;
+        let body = match (req.body, method_carries_body(&req.method)) {
+            (Some(body), _) => Some(body),
+            (None, true) => Some(Bytes::new()),
+            (None, false) => None,
+        };
+        let mut builder = hyper::Request::builder().method(method).uri(&req.url);
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let request = builder
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| invalid_request(&e, &req.url))?;
+        let (mut parts, body) = request.into_parts();
+        let key = pool_key(&parts.uri, host)?;
+        let authority = parts
+            .uri
+            .authority()
+            .map(Authority::as_str)
+            .unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if !parts.headers.contains_key(HOST) {
+            let value = HeaderValue::from_str(authority)
+                .map_err(|_| Error::invalid(format!("invalid URL host {host:?}")))?;
+            parts.headers.insert(HOST, value);
+        }
+        if !parts.headers.contains_key(USER_AGENT) {
+            parts
+                .headers
+                .insert(USER_AGENT, self.inner.user_agent.clone());
+        }
+        if !parts.headers.contains_key(ACCEPT) {
+            parts
+                .headers
+                .insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        parts.uri = Uri::from(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        );
+        let mut request = hyper::Request::from_parts(parts, body);
+        let read_timeout = self.inner.options.read_timeout;
+        loop {
+            let (mut sender, reused) = self.checkout(&key, host).await?;
+            let sent = within(read_timeout, "per read", host, async {
+                Ok(sender.try_send_request(request).await)
+            })
+            .await?;
+            let response = match sent {
+                Ok(response) => response,
+                Err(mut e) => match e.take_message() {
+                    // Never written: a pooled connection the server had closed. Retry fresh.
+                    Some(unsent) if reused => {
+                        request = unsent;
+                        continue;
+                    }
+                    _ => return Err(hyper_error(&e.into_error(), host)),
+                },
+            };
+            let (head, mut incoming) = response.into_parts();
+            let mut data = Vec::new();
+            while let Some(frame) = within(read_timeout, "per read", host, async {
+                Ok(incoming.frame().await)
+            })
+            .await?
+            {
+                let frame = frame.map_err(|e| hyper_error(&e, host))?;
+                if let Ok(chunk) = frame.into_data() {
+                    data.extend_from_slice(&chunk);
+                }
+            }
+            self.checkin(key, sender);
+            let headers = head
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().to_string(), latin1(value.as_bytes())))
+                .collect();
+            return Ok(Response {
+                status: head.status.as_u16(),
+                reason: head.status.canonical_reason().unwrap_or("").to_string(),
+                headers,
+                body: data,
+            });
+        }
+    }
+
+    /// An idle pooled connection that is still usable, or a new one.
+    async fn checkout(&self, key: &PoolKey, host: &str) -> Result<(Sender, bool), Error> {
+        while let Some((mut sender, since)) = self.pop_idle(key) {
+            if since.elapsed() >= SETTLED {
+                // Let the runtime poll its I/O driver first: a close the server sent while
+                // the connection sat idle is then seen by its connection task, and the
+                // connection is skipped instead of failing this request after it was written.
+                tokio::task::yield_now().await;
+            }
+            if sender.is_ready() || (!sender.is_closed() && sender.ready().await.is_ok()) {
+                return Ok((sender, true));
+            }
+        }
+        let connect_timeout = self.inner.options.connect_timeout;
+        let sender = within(connect_timeout, "connect", host, self.connect(key, host)).await?;
+        Ok((sender, false))
+    }
+
+    fn pop_idle(&self, key: &PoolKey) -> Option<(Sender, Instant)> {
+        let mut idle = self.inner.idle.lock().ok()?;
+        idle.get_mut(key).and_then(Vec::pop)
+    }
+
+    fn checkin(&self, key: PoolKey, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let max = self.inner.options.max_idle_per_host;
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            let senders = idle.entry(key).or_default();
+            if senders.len() < max {
+                senders.push((sender, Instant::now()));
+            }
+        }
+    }
+
+    async fn connect(&self, key: &PoolKey, host: &str) -> Result<Sender, Error> {
+        let proxy = self.inner.proxy.as_ref().filter(|p| !proxy_skips(p, key));
+        let tcp = match proxy {
+            Some(proxy) => tunnel(proxy, key, host).await?,
+            None => tcp_connect(&key.host, key.port, host).await?,
+        };
+        let io: Box<dyn Io> = if key.https {
+            let name = ServerName::try_from(key.host.clone())
+                .map_err(|_| Error::invalid(format!("invalid URL host {:?}", key.host)))?;
+            let tls = self
+                .inner
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| io_error(&e, host))?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        let (sender, connection) = http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| hyper_error(&e, host))?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+}
+
+fn pool_key(uri: &Uri, host: &str) -> Result<PoolKey, Error> {
+    let https = match uri.scheme() {
+        Some(s) if *s == Scheme::HTTPS => true,
+        Some(s) if *s == Scheme::HTTP => false,
+        Some(s) => {
+            return Err(failure(
+                ErrorKind::InvalidArgument,
+                host,
+                format!("invalid URL: unknown scheme: {}", s.as_str()),
+            ))
+        }
+        None => {
+            return Err(failure(
+                ErrorKind::InvalidArgument,
+                host,
+                "invalid URL: no scheme",
+            ))
+        }
+    };
+    let name = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| failure(ErrorKind::InvalidArgument, host, "invalid URL: no host"))?;
+    Ok(PoolKey {
+        https,
+        host: name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+    })
+}
+
+fn proxy_skips(proxy: &ureq::Proxy, key: &PoolKey) -> bool {
+    let target = format!("http://{}/", key.host);
+    target
+        .parse::<ureq::http::Uri>()
+        .is_ok_and(|uri| proxy.is_no_proxy(&uri))
+}
+
+async fn tcp_connect(name: &str, port: u16, host: &str) -> Result<TcpStream, Error> {
+    let stream = TcpStream::connect((name, port))
+        .await
+        .map_err(|e| io_error(&e, host))?;
+    // Requests are written in one go; Nagle would only delay them.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// An HTTP proxy tunnel (CONNECT) to `key`, for http and https targets alike.
+async fn tunnel(proxy: &ureq::Proxy, key: &PoolKey, host: &str) -> Result<TcpStream, Error> {
+    let mut stream = tcp_connect(proxy.host(), proxy.port(), host).await?;
+    let target = if key.host.contains(':') {
+        format!("[{}]:{}", key.host, key.port)
+    } else {
+        format!("{}:{}", key.host, key.port)
+    };
+    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        head.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| io_error(&e, host))?;
+    // Read the proxy's reply head byte by byte: nothing past it may be consumed.
+    let mut reply = Vec::with_capacity(128);
+    while !reply.ends_with(b"\r\n\r\n") {
+        if reply.len() > 8192 {
+            return Err(proxy_failed(host, "reply head too large"));
+        }
+        let byte = stream.read_u8().await.map_err(|e| io_error(&e, host))?;
+        reply.push(byte);
+    }
+    let status_line =
+        String::from_utf8_lossy(reply.split(|&b| b == b'\r').next().unwrap_or(&[])).into_owned();
+    match status_line.split_whitespace().nth(1) {
+        Some(code) if code.starts_with('2') => Ok(stream),
+        _ => Err(proxy_failed(host, &status_line)),
+    }
+}
+
+fn proxy_failed(host: &str, detail: &str) -> Error {
+    failure(
+        ErrorKind::Connect,
+        host,
+        format!("proxy CONNECT failed: {}", host_free(detail)),
+    )
+}
+
+/// Run `work` within `limit`; on expiry the work is dropped and a timeout error names `which`.
+async fn within<T>(
+    limit: Option<Duration>,
+    which: &str,
+    host: &str,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match limit {
+        None => work.await,
+        Some(limit) => match tokio::time::timeout(limit, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(failure(
+                ErrorKind::Timeout,
+                host,
+                format!("timed out ({which})"),
+            )),
+        },
+    }
+}
+
+fn failure(kind: ErrorKind, host: &str, message: impl Into<String>) -> Error {
+    Error::new(kind, message).with_host(host)
+}
+
+fn io_error(e: &io::Error, host: &str) -> Error {
+    let (kind, message) = map_io(e);
+    failure(kind, host, message)
+}
+
+fn hyper_error(e: &hyper::Error, host: &str) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return io_error(io, host);
+        }
+        source = cause.source();
+    }
+    let (kind, message) = if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        (
+            ErrorKind::Protocol,
+            "connection closed before the response was complete".to_string(),
+        )
+    } else if e.is_parse() || e.is_parse_status() {
+        (ErrorKind::Protocol, format!("invalid HTTP response: {e}"))
+    } else {
+        (ErrorKind::Protocol, e.to_string())
+    };
+    failure(kind, host, message)
+}
+
+fn tls_config(options: &ClientOptions) -> Result<ClientConfig, Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(load_roots(options.ca_file.as_deref())?);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| failure(ErrorKind::Tls, "", format!("TLS error: {e}")))?;
+    let mut config = if options.verify {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// `verify=False`: the caller explicitly chose to accept any certificate.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
