@@ -292,3 +292,26 @@ def test_an_unread_listener_keeps_only_fresh_messages(
             assert len(listener._buffer) == 0
 
     run(main)
+
+
+def test_on_uvloop(exp_sandbox: Sandbox, exp_options: Any) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        async with (
+            exp.AsyncExp(**exp_options(exp_sandbox)) as a,
+            exp.AsyncExp(**exp_options(exp_sandbox, "device")) as b,
+        ):
+            await b.channels.location.respond("add", lambda payload: payload + 1)
+            assert await a.channels.location_of(LOCATION_UUID).request("add", payload=1) == 2
+            listener = await a.get_channel("uv").listen("n")
+            await b.get_channel("uv").broadcast("n", 5)
+            message = await listener.wait(5)
+            assert message is not None and message.payload == 5
+            task = asyncio.ensure_future(a.channels.organization.request("none", timeout=30))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    uvloop.run(main())

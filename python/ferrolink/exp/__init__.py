@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .async_channels import AsyncBroadcast, AsyncChannel, AsyncListener, AsyncResponder
     from .async_sdk import AsyncExp
 
-# The asyncio runtime loads on first use: plain sync users never import asyncio for it.
+# The asyncio runtime loads on first use, so a sync program does not import its modules.
 _ASYNC = ("AsyncBroadcast", "AsyncChannel", "AsyncExp", "AsyncListener", "AsyncResponder")
 
 
