@@ -50,7 +50,13 @@ def test_same_wire_request_and_response_as_the_sync_client(
     async def main() -> None:
         async with _client(sb, url) as client:
             response = await client.request(cmd)
-            assert response.getPlain() == expected.getPlain()
+            assert (response.getCode(), response.getDescription()) == (
+                expected.getCode(),
+                expected.getDescription(),
+            )
+            assert [r.getData() for r in response.getRecords()] == [
+                r.getData() for r in expected.getRecords()
+            ]
             assert response.getCommand() == expected.getCommand()
             assert response.getHTTPStatus() == 200 and response.getError() is None
 
