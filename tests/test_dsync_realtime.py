@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -266,6 +267,12 @@ def test_timeout(sb: ferrolink.sandbox.Sandbox, service: DsyncService) -> None:
         req.create(PRODUCT)
     assert isinstance(info.value.__cause__, TimeoutError)
     assert info.value.status_code is None
+    # The server still handles the abandoned request after its delay: wait for it here, so it
+    # cannot land in the next test's journal or consume that test's injected errors.
+    deadline = time.monotonic() + 10
+    while not service.journal and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(service.journal) == 1
 
 
 @pytest.fixture

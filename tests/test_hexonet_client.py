@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -276,11 +277,17 @@ def test_transport_faults(
     assert refused.getCode() == 421
     slow = APIClient(ca_file=sb.ca_file, timeout=0.3).setURL(cl.getURL())
     emulator.faults.delay = 1.0
+    before = len(emulator.requests)
     try:
         timed_out = slow.request({"COMMAND": "StatusAccount"})
     finally:
         emulator.faults.delay = 0.0
     assert timed_out.getCode() == 421 and "tim" in (timed_out.getError() or "").lower()
+    # The emulator still handles the abandoned request after its delay: wait for it, so it
+    # cannot land among a later test's requests.
+    deadline = time.monotonic() + 10
+    while len(emulator.requests) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert cl.request({"COMMAND": "StatusAccount"}).isSuccess()
 
 

@@ -487,3 +487,19 @@ def test_explicit_acks_are_at_least_once_and_repeats_are_marked_replay(
     assert wait_for(lambda: rec.values() == [0, 0, 1])
     assert '"replay":"true"' not in rec.items[0]
     assert all('"replay":"true"' in item for item in rec.items[1:])
+
+
+def test_a_payload_nested_too_deeply_is_reported_and_delivery_goes_on(
+    client: PushClient, svc: IdigiService
+) -> None:
+    mid = client.create_monitor(["Test"])
+    rec = Recorder()
+    problems: list[BaseException] = []
+    client.create_session(rec, mid, parsed=True, on_error=problems.append)
+    assert svc.wait_connected(mid)
+    deep = "[" * 100_000 + "]" * 100_000
+    svc.send_raw(mid, codec.encode_publish_message(60000, deep, compression=1))
+    assert wait_for(lambda: any("nested too deeply" in str(p) for p in problems))
+    assert all(isinstance(p, errors.ProtocolError) for p in problems)
+    publish_n(svc, 0, 1)
+    assert wait_for(lambda: rec.values() == [0])

@@ -115,10 +115,14 @@ class SessionOptions:
 def payload_value(payload: bytes, fmt: int, parsed: bool) -> Any:
     """A frame's payload as text, or decoded JSON when ``parsed`` (XML stays text).
 
-    Raises ValueError (UnicodeDecodeError, JSONDecodeError) for an undecodable payload."""
+    Raises ValueError (UnicodeDecodeError, JSONDecodeError) for an undecodable payload,
+    nesting too deep for the parser included."""
     text = payload.decode("utf-8")
     if parsed and fmt == FORMAT_JSON:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
     return text
 
 

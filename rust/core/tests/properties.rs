@@ -186,8 +186,8 @@ fn hexonet_parser_takes_any_text() {
     ];
     cases("hexonet", |rng| {
         let data = rng.input(&corpus);
-        let _ = hexonet::parse(&data[..]);
-        let _ = hexonet::parse(&*String::from_utf8_lossy(&data));
+        let _ = hexonet::parse(&String::from_utf8_lossy(&data));
+        let _ = hexonet::parse_text(&data[..]);
     });
 }
 
