@@ -12,10 +12,10 @@ import logging
 import os
 import weakref
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Optional, TypeVar, Union
 
 from . import _core
+from .closing import AsyncClosesOnExit
 from .errors import InvalidArgumentError
 from .http import (
     Body,
@@ -55,7 +55,7 @@ def _completions(loop: asyncio.AbstractEventLoop) -> _core.AsyncCompletions:
     return queue
 
 
-class AsyncClient:
+class AsyncClient(AsyncClosesOnExit):
     """An asyncio HTTP/1.1 client with its own keep-alive connection pool over rustls.
 
     Options are those of :class:`ferrolink.http.Client`, plus ``max_connections``: at most
@@ -186,20 +186,6 @@ class AsyncClient:
         self._native = None
         self._queue = None
         self._loop = None
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self: _C) -> _C:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._native is None else "open"

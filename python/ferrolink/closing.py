@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Optional, TypeVar
 
-__all__ = ["ClosesOnExit"]
+__all__ = ["AsyncClosesOnExit", "ClosesOnExit"]
 
 _T = TypeVar("_T", bound="ClosesOnExit")
 
@@ -26,3 +26,31 @@ class ClosesOnExit:
         tb: Optional[TracebackType],
     ) -> None:
         self.close()
+
+
+_A = TypeVar("_A", bound="AsyncClosesOnExit")
+
+
+class AsyncClosesOnExit:
+    """``async with obj:`` gives ``obj`` and awaits ``obj.aclose()`` on the way out.
+
+    ``aclose()`` defaults to the synchronous ``close()``; a client whose shutdown talks to the
+    server (a logout) overrides it.
+    """
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        self.close()
+
+    async def __aenter__(self: _A) -> _A:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Optional, TypeVar, Union
 
+from ..closing import AsyncClosesOnExit
 from ..errors import FerrolinkError
 from ..http import AsyncClient
 from .realtime import RealtimeBase
@@ -25,7 +25,7 @@ __all__ = ["AsyncRealtimeRequest"]
 _A = TypeVar("_A", bound="AsyncRealtimeRequest")
 
 
-class AsyncRealtimeRequest(RealtimeBase[AsyncClient]):
+class AsyncRealtimeRequest(RealtimeBase[AsyncClient], AsyncClosesOnExit):
     """Async realtime requests for one entity; ``client`` shares a
     :class:`ferrolink.http.AsyncClient`. Cancelling a call aborts its request."""
 
@@ -60,17 +60,3 @@ class AsyncRealtimeRequest(RealtimeBase[AsyncClient]):
                 return self._result(reply)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt always returns or raises")
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self: _A) -> _A:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()

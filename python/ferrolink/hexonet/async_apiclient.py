@@ -15,9 +15,9 @@ at once on one client::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Optional, TypeVar
 
+from ..closing import AsyncClosesOnExit
 from ..errors import FerrolinkError
 from ..http import AsyncClient
 from .apiclient import Command, Connector, _http_error
@@ -28,7 +28,7 @@ __all__ = ["AsyncAPIClient"]
 _A = TypeVar("_A", bound="AsyncAPIClient")
 
 
-class AsyncAPIClient(Connector):
+class AsyncAPIClient(Connector, AsyncClosesOnExit):
     """Async connector to the HEXONET API (LIVE system by default); see the module docstring."""
 
     _transport_class = AsyncClient
@@ -85,20 +85,6 @@ class AsyncAPIClient(Connector):
     def close(self) -> None:
         """Drop the connection pool (the client stays usable: a new pool opens on demand)."""
         self._reset_transport()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self: _A) -> _A:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     login_extended = loginExtended
     request_next_response_page = requestNextResponsePage

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, Optional, Union
 
 from .. import _core, errors
+from ..closing import AsyncClosesOnExit
 from ..http import AsyncClient, Response
 from .client import MonitorId, MonitorsBase, _monitor_id, _monitor_xml, log
 from .session import ErrorHook, StateHook, log_state, payload_value, session_error
@@ -182,7 +183,7 @@ class EventStream:
         return f"<EventStream monitor={self.monitor_id} state={self.state}>"
 
 
-class AsyncPushClient(MonitorsBase[AsyncClient]):
+class AsyncPushClient(MonitorsBase[AsyncClient], AsyncClosesOnExit):
     """Async REST + push client for one account; options as :class:`PushClient`."""
 
     _http_class = AsyncClient
@@ -290,17 +291,3 @@ class AsyncPushClient(MonitorsBase[AsyncClient]):
 
     def close(self) -> None:
         self._http.close()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AsyncPushClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from types import TracebackType
 from typing import Any, Callable, Optional
 
 from .. import _core
+from ..closing import AsyncClosesOnExit
 from ..errors import FerrolinkError
 from ..http import AsyncClient as HttpClient
 from .client import Message, Payload, Session, _parse, _TokenRejected, log
@@ -27,7 +27,7 @@ from .errors import MyQttHubError
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(Session[HttpClient]):
+class AsyncClient(Session[HttpClient], AsyncClosesOnExit):
     """An async MyQttHub device session (see :class:`~ferrolink.myqtthub.Client`).
 
     ``async with`` logs in on enter and out on exit; ``http`` shares a
@@ -69,14 +69,6 @@ class AsyncClient(Session[HttpClient]):
         if self._token is None:
             await self.login()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
 
     # -- messages ----------------------------------------------------------------------------
 
