@@ -40,9 +40,11 @@ class HttpClient:
 class AsyncCompletions:
     """One event loop's queue of finished async requests; calling it settles their futures."""
 
-    def __init__(self, schedule: Optional[Callable[[AsyncCompletions], object]] = None) -> None: ...
+    def __new__(
+        cls, schedule: Optional[Callable[[AsyncCompletions], object]] = None
+    ) -> AsyncCompletions: ...
     def fileno(self) -> Optional[int]: ...
-    def __call__(self) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
 @final
 class AsyncPending:
@@ -50,8 +52,8 @@ class AsyncPending:
 
 @final
 class AsyncHttpClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         connect_timeout: Optional[float] = None,
         read_timeout: Optional[float] = None,
@@ -63,7 +65,7 @@ class AsyncHttpClient:
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
         max_connections: int = 100,
-    ) -> None: ...
+    ) -> AsyncHttpClient: ...
     def request(
         self,
         completions: AsyncCompletions,
