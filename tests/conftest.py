@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -12,6 +14,10 @@ import pytest
 import ferrolink.sandbox
 from ferrolink.http import Client
 from ferrolink.sandbox.echo import EchoService
+
+# Some test modules share helpers with others (the tinyproxy fixture, the MyQttHub tutorial
+# code); under --import-mode=importlib this folder is not on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session", autouse=True)
