@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -339,6 +340,12 @@ class _Server(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-reply (an aborted request, a held-open POST answered early)
+        # is routine for a server: one line, no traceback. Anything else keeps its traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLEOFError)):
+            self.emulator.log.debug("client %s went away: %s", client_address, exc)
+            return
         self.emulator.log.debug("connection error from %s", client_address, exc_info=True)
 
     def track(self, handler: _Handler, alive: bool) -> None:
