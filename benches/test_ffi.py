@@ -54,7 +54,12 @@ ACK = ffi_idigi.encode_ack(0x01A7)
 def _feeding(decoder_class: Any) -> Callable[[bytes], int]:
     def decode(data: bytes) -> int:
         feed = decoder_class().feed
-        return sum(len(feed(data[i : i + READ])) for i in range(0, len(data), READ))
+        frames = 0
+        for i in range(0, len(data), READ):
+            for frame in feed(data[i : i + READ]):
+                # Every peer reads each payload's length, as devicecloud's loop below does.
+                frames += len(frame.payload) > 0
+        return frames
 
     return decode
 

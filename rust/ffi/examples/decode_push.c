@@ -48,11 +48,11 @@ static size_t unhex(const char *hex, uint8_t *out) {
     return n;
 }
 
-static void print_frame(const FlIdigiFrame *f) {
+static void print_frame(const FlIdigiEntry *f, const uint8_t *bytes) {
     switch (f->message_type) {
     case 1:
         printf("  ConnectRequest version=%u username=%.*s monitor_id=%u\n", f->version,
-               (int)f->username.len, (const char *)f->username.data, f->monitor_id);
+               (int)f->username.len, (const char *)bytes + f->username.offset, f->monitor_id);
         break;
     case 2:
         printf("  ConnectResponse status=%u version=%u\n", f->status, f->version);
@@ -70,11 +70,12 @@ static void print_frame(const FlIdigiFrame *f) {
 }
 
 /* Feed `data` in chunks of `chunk` bytes; store up to `max` frames' fields in `frames`
- * (payload views are not kept). Returns the number of frames, -1 on a malformed frame. */
-static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiFrame *frames, int max,
+ * (spans are not kept: they die with the batch). Returns the number of frames, -1 if a frame
+ * was malformed. */
+static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiEntry *frames, int max,
                   int verbose) {
     FlIdigiDecoder *decoder = NULL;
-    FlIdigiFrame frame;
+    FlIdigiBatch batch;
     int count = 0, bad = 0;
     if (fl_idigi_decoder_new(NULL, &decoder) != FL_STATUS_OK) {
         fail("fl_idigi_decoder_new");
@@ -82,28 +83,27 @@ static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiFrame *f
     }
     for (size_t at = 0; at < len; at += chunk) {
         size_t n = len - at < chunk ? len - at : chunk;
-        if (fl_idigi_decoder_feed(decoder, data + at, n, NULL) != FL_STATUS_OK) {
+        /* One call per read: the batch holds every frame it completed, valid until the next. */
+        if (fl_idigi_decoder_feed(decoder, data + at, n, &batch) != FL_STATUS_OK) {
             fail("fl_idigi_decoder_feed");
             bad = 1;
             break;
         }
-        for (;;) {
-            FlStatus status = fl_idigi_decoder_next(decoder, &frame);
-            if (status == FL_STATUS_END) {
-                break;
-            }
-            if (status != FL_STATUS_OK) {
+        for (size_t i = 0; i < batch.len; i++) {
+            const FlIdigiEntry *e = &batch.entries[i];
+            if (e->result != FL_STATUS_OK) {
                 if (verbose) {
-                    fprintf(stderr, "  malformed frame: %s\n", fl_last_error());
+                    fprintf(stderr, "  malformed frame: %.*s\n", (int)e->error.len,
+                            (const char *)batch.bytes + e->error.offset);
                 }
                 bad = 1;
                 continue;
             }
             if (verbose) {
-                print_frame(&frame);
+                print_frame(e, batch.bytes);
             }
             if (count < max) {
-                frames[count] = frame;
+                frames[count] = *e;
             }
             count++;
         }
@@ -117,7 +117,7 @@ static void check_connect_request(const char *user, const char *pass, uint32_t m
     uint8_t want[64];
     size_t want_len = unhex(hex, want);
     FlBuffer out = {0};
-    FlIdigiFrame frame;
+    FlIdigiEntry frame;
     if (fl_idigi_encode_connect_request((const uint8_t *)user, strlen(user), (const uint8_t *)pass,
                                         strlen(pass), monitor, &out) != FL_STATUS_OK) {
         fail(what);
@@ -153,7 +153,7 @@ static const char JSON_DOC[] =
 
 static int builtin_vectors(void) {
     uint8_t buf[2048], want[16];
-    FlIdigiFrame frames[4];
+    FlIdigiEntry frames[4];
     FlBuffer out = {0};
     size_t len;
     int n;

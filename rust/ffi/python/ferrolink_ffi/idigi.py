@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple, Union
 
-from ._abi import check, consume, failure, ffi, lib, view
+from ._abi import check, consume, ffi, lib
 from .errors import InvalidArgumentError, ProtocolError
 
 __all__ = [
@@ -82,15 +82,42 @@ class ConnectionResponse(NamedTuple):
     type: int = CONNECTION_RESPONSE
 
 
-class PublishMessage(NamedTuple):
-    """One block of events; ``payload`` is already decompressed."""
+_set = object.__setattr__
 
+
+class PublishMessage:
+    """One block of events; ``payload`` is already decompressed.
+
+    A decoded frame holds its payload as a range of a bytes object the decoder made no copy
+    of (the data fed, for an uncompressed payload that arrived whole) or one copy per feed
+    (the rest), and ``payload`` slices it out when read: decoding copies no payload, and a
+    frame keeps that object alive as long as the frame lives.
+    """
+
+    __slots__ = ("_data", "_end", "_start", "block_id", "compression", "count", "format")
+    _data: bytes
+    _start: int
+    _end: int
     block_id: int
-    count: int  # type: ignore[assignment]  # the protocol's name; shadows tuple.count
+    count: int
     compression: int
     format: int
-    payload: bytes
-    type: int = PUBLISH_MESSAGE
+    type = PUBLISH_MESSAGE
+
+    def __init__(self, block_id: int, count: int, compression: int, format: int, payload: bytes):
+        payload = bytes(payload)
+        _set(self, "_data", payload)
+        _set(self, "_start", 0)
+        _set(self, "_end", len(payload))
+        _set(self, "block_id", block_id)
+        _set(self, "count", count)
+        _set(self, "compression", compression)
+        _set(self, "format", format)
+
+    @property
+    def payload(self) -> bytes:
+        data, start, end = self._data, self._start, self._end
+        return data if start == 0 and end == len(data) else data[start:end]
 
     @property
     def text(self) -> str:
@@ -100,6 +127,44 @@ class PublishMessage(NamedTuple):
     @property
     def is_json(self) -> bool:
         return self.format == FORMAT_JSON
+
+    def _key(self) -> tuple[int, int, int, int, bytes]:
+        return (self.block_id, self.count, self.compression, self.format, self.payload)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not PublishMessage:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = zip(("block_id", "count", "compression", "format", "payload"), self._key())
+        return f"PublishMessage({', '.join(f'{k}={v!r}' for k, v in fields)}, type={self.type})"
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int, int, int, bytes]]:
+        return (PublishMessage, self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"PublishMessage is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"PublishMessage is immutable: cannot delete {name!r}")
+
+
+def _publish(entry: Any, data: bytes) -> PublishMessage:
+    """A PublishMessage whose payload is ``entry.payload``'s range of ``data``."""
+    frame = object.__new__(PublishMessage)
+    span = entry.payload
+    _set(frame, "_data", data)
+    _set(frame, "_start", span.offset)
+    _set(frame, "_end", span.offset + span.len)
+    _set(frame, "block_id", entry.block_id)
+    _set(frame, "count", entry.count)
+    _set(frame, "compression", entry.compression)
+    _set(frame, "format", entry.format)
+    return frame
 
 
 class PublishMessageReceived(NamedTuple):
@@ -129,18 +194,21 @@ class FrameError(ProtocolError):
         self.errors = errors
 
 
-def _frame(f: Any) -> Frame:
-    kind = f.message_type
-    if kind == PUBLISH_MESSAGE:
-        return PublishMessage(f.block_id, f.count, f.compression, f.format, view(f.payload))
+def _text(held: bytes, span: Any) -> str:
+    return held[span.offset : span.offset + span.len].decode("utf-8")
+
+
+def _frame(e: Any, held: bytes) -> Frame:
+    """Any frame but a PublishMessage, from its batch entry."""
+    kind = e.message_type
     if kind == PUBLISH_MESSAGE_RECEIVED:
-        return PublishMessageReceived(f.block_id, f.status)
+        return PublishMessageReceived(e.block_id, e.status)
     if kind == CONNECTION_RESPONSE:
-        return ConnectionResponse(f.status, f.version)
+        return ConnectionResponse(e.status, e.version)
     if kind == CONNECTION_REQUEST:
-        user, password = view(f.username).decode(), view(f.password).decode()
-        return ConnectionRequest(f.version, user, password, f.monitor_id)
-    return UnknownMessage(kind, f.size)
+        user, password = _text(held, e.username), _text(held, e.password)
+        return ConnectionRequest(e.version, user, password, e.monitor_id)
+    return UnknownMessage(kind, e.size)
 
 
 class FrameDecoder:
@@ -192,23 +260,28 @@ class FrameDecoder:
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
         if type(data) is not bytes:
+            # An immutable copy: uncompressed payloads stay in it, uncopied.
             data = bytes(data)
         frames: list[Frame] = []
         errors: list[str] = []
-        decoder, batch = self._decoder, self._batch
+        batch = self._batch
         with self._lock:
-            check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
-            while True:
-                status = lib.fl_idigi_decoder_take(decoder, batch)
-                if status == lib.FL_STATUS_OK:
-                    run = batch.frames
-                    frames += [_frame(run[i]) for i in range(batch.len)]
-                elif status == lib.FL_STATUS_END:
-                    break
-                elif status == lib.FL_STATUS_PROTOCOL:
-                    errors.append(str(failure(status)))
+            # One call per feed: the batch holds every result, valid until the next call.
+            check(lib.fl_idigi_decoder_feed(self._decoder, data, len(data), batch))
+            count = batch.len
+            if not count:
+                return frames
+            entries = batch.entries
+            # The batch's bytes (inflated payloads, credentials, errors) die with it: one copy.
+            held = ffi.buffer(batch.bytes, batch.bytes_len)[:] if batch.bytes_len else b""
+            for i in range(count):
+                e = entries[i]
+                if e.result:
+                    errors.append(_text(held, e.error))
+                elif e.message_type == PUBLISH_MESSAGE:
+                    frames.append(_publish(e, data if e.payload_in_input else held))
                 else:
-                    raise failure(status)
+                    frames.append(_frame(e, held))
         if errors:
             raise FrameError("; ".join(errors), frames, errors)
         return frames
