@@ -116,10 +116,11 @@ typedef struct FlIdigiLimits {
   size_t max_inflated_per_feed;
 } FlIdigiLimits;
 
-// Where one of a batch's byte ranges lies: `len` bytes from `offset`.
+// Where one of a batch's byte ranges lies: `len` bytes from `offset`. Signed (`ptrdiff_t`),
+// as offsets are in C: cffi on PyPy reads signed words without a big-integer check.
 typedef struct FlSpan {
-  size_t offset;
-  size_t len;
+  ptrdiff_t offset;
+  ptrdiff_t len;
 } FlSpan;
 
 // One result of a feed, in stream order. `result` is `FL_STATUS_OK` for a frame or

@@ -1,5 +1,7 @@
 //! iDigi push protocol: the incremental frame decoder, the client's encoders, inflate.
 
+use std::ops::Range;
+
 use ferrolink_core::error::Error;
 use ferrolink_core::idigi::codec::{
     self, BorrowedPayload, Decoded, DecoderLimits, FrameDecoder, Message,
@@ -28,16 +30,26 @@ pub struct FlIdigiLimits {
     pub max_inflated_per_feed: usize,
 }
 
-/// Where one of a batch's byte ranges lies: `len` bytes from `offset`.
+/// Where one of a batch's byte ranges lies: `len` bytes from `offset`. Signed (`ptrdiff_t`),
+/// as offsets are in C: cffi on PyPy reads signed words without a big-integer check.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlSpan {
-    pub offset: usize,
-    pub len: usize,
+    pub offset: isize,
+    pub len: isize,
 }
 
 impl FlSpan {
     const EMPTY: FlSpan = FlSpan { offset: 0, len: 0 };
+
+    fn of(range: Range<usize>) -> FlSpan {
+        // Offsets into Rust allocations and slices never exceed isize::MAX.
+        let signed = |n: usize| isize::try_from(n).unwrap_or(isize::MAX);
+        FlSpan {
+            offset: signed(range.start),
+            len: signed(range.len()),
+        }
+    }
 }
 
 /// One result of a feed, in stream order. `result` is `FL_STATUS_OK` for a frame or
@@ -129,12 +141,9 @@ pub struct FlIdigiDecoder {
 
 /// Copy `data` to the end of a batch's `bytes`.
 fn keep(bytes: &mut Vec<u8>, data: &[u8]) -> FlSpan {
-    let span = FlSpan {
-        offset: bytes.len(),
-        len: data.len(),
-    };
+    let start = bytes.len();
     bytes.extend_from_slice(data);
-    span
+    FlSpan::of(start..bytes.len())
 }
 
 impl FlIdigiDecoder {
@@ -192,10 +201,7 @@ impl FlIdigiDecoder {
                     match borrowed.next_if(|b| b.slot == slot) {
                         Some(b) => {
                             entry.payload_in_input = true;
-                            entry.payload = FlSpan {
-                                offset: b.range.start,
-                                len: b.range.len(),
-                            };
+                            entry.payload = FlSpan::of(b.range.clone());
                         }
                         None => entry.payload = keep(&mut self.bytes, &p.payload),
                     }
@@ -520,7 +526,8 @@ mod tests {
                         FlStatus::Ok => (bytes, e.payload),
                         _ => (bytes, e.error),
                     };
-                    (*e, source[span.offset..span.offset + span.len].to_vec())
+                    let range = span.offset as usize..(span.offset + span.len) as usize;
+                    (*e, source[range].to_vec())
                 })
                 .collect()
         }
@@ -574,7 +581,7 @@ mod tests {
         // The uncompressed payload is a span of the data fed, not a copy.
         let plain = got[3].0;
         assert!(plain.payload_in_input);
-        assert_eq!(&stream[plain.payload.offset..][..4], b"<a/>");
+        assert_eq!(&stream[plain.payload.offset as usize..][..4], b"<a/>");
         // Credentials are spans of the batch's bytes.
         let mut batch = FlIdigiBatch::EMPTY;
         // SAFETY: live pointers; the batch is read before the next call.
@@ -584,7 +591,10 @@ mod tests {
             let entry = &*batch.entries;
             let bytes = std::slice::from_raw_parts(batch.bytes, batch.bytes_len);
             let span = entry.password;
-            assert_eq!(&bytes[span.offset..span.offset + span.len], b"secret");
+            assert_eq!(
+                &bytes[span.offset as usize..][..span.len as usize],
+                b"secret"
+            );
             assert_eq!(
                 fl_idigi_decoder_feed(d, std::ptr::null(), 0, &mut batch),
                 FlStatus::Ok

@@ -82,7 +82,8 @@ class ConnectionResponse(NamedTuple):
     type: int = CONNECTION_RESPONSE
 
 
-_set = object.__setattr__
+def _field(index: int) -> Any:
+    return property(lambda self: self._fields[index])
 
 
 class PublishMessage:
@@ -94,29 +95,23 @@ class PublishMessage:
     frame keeps that object alive as long as the frame lives.
     """
 
-    __slots__ = ("_data", "_end", "_start", "block_id", "compression", "count", "format")
-    _data: bytes
-    _start: int
-    _end: int
-    block_id: int
-    count: int
-    compression: int
-    format: int
+    # block_id, count, compression, format, then the payload as (bytes, start, end): one
+    # tuple, so building a frame is one allocation and the frame stays immutable.
+    __slots__ = ("_fields",)
+    _fields: tuple[int, int, int, int, bytes, int, int]
+    block_id: int = _field(0)
+    count: int = _field(1)
+    compression: int = _field(2)
+    format: int = _field(3)
     type = PUBLISH_MESSAGE
 
     def __init__(self, block_id: int, count: int, compression: int, format: int, payload: bytes):
-        payload = bytes(payload)
-        _set(self, "_data", payload)
-        _set(self, "_start", 0)
-        _set(self, "_end", len(payload))
-        _set(self, "block_id", block_id)
-        _set(self, "count", count)
-        _set(self, "compression", compression)
-        _set(self, "format", format)
+        data = bytes(payload)
+        _set(self, "_fields", (block_id, count, compression, format, data, 0, len(data)))
 
     @property
     def payload(self) -> bytes:
-        data, start, end = self._data, self._start, self._end
+        _, _, _, _, data, start, end = self._fields
         return data if start == 0 and end == len(data) else data[start:end]
 
     @property
@@ -129,7 +124,7 @@ class PublishMessage:
         return self.format == FORMAT_JSON
 
     def _key(self) -> tuple[int, int, int, int, bytes]:
-        return (self.block_id, self.count, self.compression, self.format, self.payload)
+        return (*self._fields[:4], self.payload)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not PublishMessage:
@@ -153,17 +148,15 @@ class PublishMessage:
         raise AttributeError(f"PublishMessage is immutable: cannot delete {name!r}")
 
 
-def _publish(entry: Any, data: bytes) -> PublishMessage:
-    """A PublishMessage whose payload is ``entry.payload``'s range of ``data``."""
-    frame = object.__new__(PublishMessage)
-    span = entry.payload
-    _set(frame, "_data", data)
-    _set(frame, "_start", span.offset)
-    _set(frame, "_end", span.offset + span.len)
-    _set(frame, "block_id", entry.block_id)
-    _set(frame, "count", entry.count)
-    _set(frame, "compression", entry.compression)
-    _set(frame, "format", entry.format)
+_set = object.__setattr__
+_new = object.__new__
+
+
+def _publish(e: Any, data: bytes) -> PublishMessage:
+    """A PublishMessage whose payload is entry ``e``'s payload span of ``data``."""
+    frame = _new(PublishMessage)
+    start, end = e.payload.offset, e.payload.offset + e.payload.len
+    _set(frame, "_fields", (e.block_id, e.count, e.compression, e.format, data, start, end))
     return frame
 
 
