@@ -155,8 +155,13 @@ _new = object.__new__
 def _publish(e: Any, data: bytes) -> PublishMessage:
     """A PublishMessage whose payload is entry ``e``'s payload span of ``data``."""
     frame = _new(PublishMessage)
-    start, end = e.payload.offset, e.payload.offset + e.payload.len
-    _set(frame, "_fields", (e.block_id, e.count, e.compression, e.format, data, start, end))
+    span = e.payload
+    start = span.offset
+    _set(
+        frame,
+        "_fields",
+        (e.block_id, e.count, e.compression, e.format, data, start, start + span.len),
+    )
     return frame
 
 
