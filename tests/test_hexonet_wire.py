@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import re
+import types
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from ferrolink import _core
 from ferrolink.hexonet import apiclient
-from ferrolink.hexonet.apiclient import APIClient, _flatten
+from ferrolink.hexonet.apiclient import APIClient
 from ferrolink.hexonet.idn import to_ascii
 from ferrolink.hexonet.socketconfig import SocketConfig
 from ferrolink.redact import is_secret_key
@@ -106,6 +108,10 @@ def test_masked_body() -> None:
     assert "test.passw0rd" not in repr(cl)
 
 
+def _flatten(cmd: dict[str, Any]) -> Any:
+    return APIClient().setIDNConversion("off")._command(cmd)[0]
+
+
 def test_flatten() -> None:
     flat = _flatten(
         {
@@ -129,6 +135,43 @@ def test_flatten() -> None:
         "X": "ab",
     }
     assert _flatten({"a": "1", "A": "2"}) == {"A": "2"}
+
+
+def test_command_flattening_edge_cases() -> None:
+    """What the original's flattening did with any mapping, key and value type."""
+
+    class Rows(list[Any]):
+        pass
+
+    class Loud(str):
+        def __str__(self) -> str:
+            return "LOUD"
+
+    proxy = types.MappingProxyType({"command": "X", "Domain": Rows(["a", 1])})
+    assert _flatten(proxy) == {"COMMAND": "X", "DOMAIN0": "a", "DOMAIN1": "1"}
+    assert _flatten({"COMMAND": Loud("x"), "ß": "1", "k": ("a\n",)}) == {
+        "COMMAND": "LOUD",
+        "SS": "1",
+        "K": "('a\\n',)",
+    }
+    with pytest.raises(AttributeError):
+        _flatten({1: "x"})
+    assert _flatten({1: None}) == {}  # dropped before its key is looked at
+
+
+def test_idn_keys_and_values_follow_the_original_rule() -> None:
+    cl = APIClient()
+    command, body, keys = cl._command(
+        {"COMMAND": "X", "domain": "dömäin.example", "DNSZONE1": "\u212a.com", "OWNER": "ö"}
+    )
+    assert command["DOMAIN"] == "xn--dmin-moa0i.example" and keys == []
+    assert command["DNSZONE1"] == "\u212a.com"  # the Kelvin sign matched [a-z] in its regex
+    assert command["OWNER"] == "ö" and b"xn--dmin-moa0i.example" in body
+    cl.setIDNConversion("server")
+    keys = cl._command({"COMMAND": "X", "NAMESERVER": ["a.com", "ä.com"], "DOMAIN": "ü.de"})[2]
+    assert keys == ["NAMESERVER1", "DOMAIN"]  # the command's order: ConvertIDN lists them so
+    with pytest.raises(KeyError):
+        cl._command({"DOMAIN": "x.com"})
 
 
 def test_session_rules() -> None:

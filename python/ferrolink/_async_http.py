@@ -18,6 +18,7 @@ from . import _core
 from .closing import AsyncClosesOnExit
 from .errors import InvalidArgumentError
 from .http import (
+    _REDIRECTS,
     Body,
     HeaderInput,
     RawResponse,
@@ -113,15 +114,16 @@ class AsyncClient(AsyncClosesOnExit):
         every async ferrolink service reaches the network; returns the raw reply."""
         status, reason, headers_out, data = await self._once(method, url, headers, body, timeout)
         hops = 0
-        while follow_redirects:
-            target = _redirect_target(status, headers_out, url, hops)
+        while follow_redirects and status in _REDIRECTS:
+            target = _redirect_target(headers_out, url, hops)
             if target is None:
                 break
             url, hops = target, hops + 1
             status, reason, headers_out, data = await self._once(
                 method, url, headers, body, timeout
             )
-        _log_reply(method, url, status, data)
+        if log.isEnabledFor(logging.DEBUG):
+            _log_reply(method, url, status, data)
         return status, reason, headers_out, data, url
 
     async def _once(

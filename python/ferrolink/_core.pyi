@@ -1,7 +1,7 @@
 """Typed stubs for the native module ``ferrolink._core`` (Rust, PyO3)."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Optional, Union, final
 
 __version__: Final[str]
@@ -112,6 +112,9 @@ def hexonet_post_data(
     secured: bool = False,
 ) -> str: ...
 def hexonet_post_body(fields: str, command: Union[str, list[tuple[str, str]]]) -> bytes: ...
+def hexonet_command(
+    fields: str, command: Mapping[Any, Any]
+) -> tuple[dict[str, str], bytes, list[str]]: ...
 def hexonet_quote(text: str) -> str: ...
 
 # MyQttHub codec (rust/core/src/myqtthub.rs)

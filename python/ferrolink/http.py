@@ -188,13 +188,15 @@ class Client(ClosesOnExit):
             raise InvalidArgumentError("this ferrolink.http.Client is closed")
         status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
         hops = 0
-        while follow_redirects:
-            target = _redirect_target(status, headers_out, url, hops)
+        # The status test first: the usual reply costs no call (this is every request's path).
+        while follow_redirects and status in _REDIRECTS:
+            target = _redirect_target(headers_out, url, hops)
             if target is None:
                 break
             url, hops = target, hops + 1
             status, reason, headers_out, data = native.request(method, url, headers, body, timeout)
-        _log_reply(method, url, status, data)
+        if log.isEnabledFor(logging.DEBUG):
+            _log_reply(method, url, status, data)
         return status, reason, headers_out, data, url
 
     def request(
@@ -238,14 +240,14 @@ class Client(ClosesOnExit):
         return f"<ferrolink.http.Client {state}>"
 
 
-def _redirect_target(
-    status: int, headers: list[tuple[str, str]], url: str, hops: int
-) -> Optional[str]:
-    """Where a 307/308 reply sends the request next, or None when it is the final reply.
+# The redirects that keep the method and body: the only ones ``follow_redirects`` follows.
+_REDIRECTS = frozenset((307, 308))
+
+
+def _redirect_target(headers: list[tuple[str, str]], url: str, hops: int) -> Optional[str]:
+    """Where a 307/308 reply sends the request next, or None without a ``Location``.
 
     Raises :class:`~ferrolink.errors.ProtocolError` past :data:`MAX_REDIRECTS` hops."""
-    if status not in (307, 308):
-        return None
     location = next((v for k, v in headers if k.lower() == "location"), None)
     if not location:
         return None
@@ -261,8 +263,8 @@ def _redirect_target(
 
 
 def _log_reply(method: str, url: str, status: int, data: bytes) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
+    """The DEBUG line for a reply (callers check the level first: this is the hot path)."""
+    log.debug("%s %s -> %d (%d bytes)", method, redact_url(url), status, len(data))
 
 
 def _prepare(

@@ -62,7 +62,6 @@ log = logging.getLogger("ferrolink.hexonet")
 rtm = ResponseTemplateManager()
 
 Command = Union[Mapping[str, Any], str]
-_CR_LF = re.compile(r"[\r\n]")
 _CONVERT_IDN = re.compile(r"^CONVERTIDN$", re.IGNORECASE)
 _IDN_MODES = ("local", "server", "off")
 _NO_PLACEHOLDERS: dict[str, str] = {}
@@ -88,21 +87,8 @@ def _masked_command(
     return "\n".join(lines)
 
 
-def _flatten(cmd: Mapping[str, Any]) -> dict[str, str]:
-    """Upper-case keys, drop ``None``, expand lists to ``KEY0..N``, ``str()`` and strip CR/LF."""
-    flat: dict[str, str] = {}
-    for key, value in cmd.items():
-        if value is None:
-            continue
-        upper = key.upper()
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                flat[upper + str(i)] = _CR_LF.sub("", str(item))
-        else:
-            # Exactly str: a subclass goes through str() as the wire encoder always did.
-            text = value if type(value) is str else str(value)
-            flat[upper] = _CR_LF.sub("", text) if ("\r" in text or "\n" in text) else text
-    return flat
+def _not_encodable(exc: UnicodeEncodeError) -> InvalidArgumentError:
+    return InvalidArgumentError(f"command or connection field is not encodable: {exc.reason}")
 
 
 def _http_error(status: int, reason: str) -> Optional[str]:
@@ -336,25 +322,34 @@ class Connector(ClosesOnExit):
             self.setSession(None)
         return response
 
-    def _command(self, cmd: Command) -> tuple[Union[str, dict[str, str]], list[str]]:
-        """The command to send and, with ``idn_conversion="server"``, the keys whose values
-        a ``ConvertIDN`` request must convert first (see :meth:`_apply_ace`)."""
+    def _command(self, cmd: Command) -> tuple[Union[str, dict[str, str]], bytes, list[str]]:
+        """The command to send, its form body and, with ``idn_conversion="server"``, the keys
+        whose values a ``ConvertIDN`` request must convert first (see :meth:`_apply_ace`; the
+        body is then built again).
+
+        A mapping is flattened as the original did: keys upper-cased, ``None`` values dropped,
+        a list ``K: [a, b]`` sent as ``K0=a``, ``K1=b``, ``str()`` of any other value, CR/LF
+        removed from values.
+        """
         if isinstance(cmd, str):
-            return cmd, []  # sent verbatim (the original raised AttributeError)
-        command = _flatten(cmd)
+            return cmd, self._body(cmd), []  # sent verbatim (the original raised AttributeError)
+        try:
+            command, body, keys = _core.hexonet_command(self._config.getPOSTData(), cmd)
+        except UnicodeEncodeError as exc:
+            raise _not_encodable(exc) from None
         if self._idn_mode == "off":
-            return command, []
+            return command, body, []
         name = command["COMMAND"]  # KeyError without COMMAND, as in the original
-        keys = [k for k in idn.candidate_keys(command) if idn.needs_conversion(command[k])]
         if not keys or _CONVERT_IDN.match(name):
-            return command, []
+            return command, body, []
         if self._idn_mode == "server":
-            return command, keys
+            return command, body, keys
+        converted = False
         for key in keys:
             ace = idn.to_ascii(command[key])
             if ace is not None:
-                command[key] = ace
-        return command, []
+                command[key], converted = ace, True
+        return command, self._post_body(command) if converted else body, []
 
     @staticmethod
     def _convert_idn_command(command: dict[str, str], keys: list[str]) -> dict[str, Any]:
@@ -404,9 +399,7 @@ class Connector(ClosesOnExit):
                 self._config.getPOSTData() if fields is None else fields, command
             )
         except UnicodeEncodeError as exc:
-            raise InvalidArgumentError(
-                f"command or connection field is not encodable: {exc.reason}"
-            ) from None
+            raise _not_encodable(exc) from None
 
     def _log(
         self, command: Union[str, dict[str, str]], response: Response, error: Optional[str]
@@ -560,24 +553,20 @@ class APIClient(Connector):
 
         A ``str`` command is sent verbatim (the original raised ``AttributeError``).
         """
-        command, idn_keys = self._command(cmd)
+        command, body, idn_keys = self._command(cmd)
         if idn_keys:
             assert isinstance(command, dict)
             reply = self.request(self._convert_idn_command(command, idn_keys))
             self._apply_ace(command, idn_keys, reply)
-        body = self._post_body(command)
+            body = self._post_body(command)
         url = self._url
         try:
-            status, reason, data = self._post(url, body)
+            status, reason, _headers, data, _url = self._transport()._send(
+                "POST", url, self._headers(), body, follow_redirects=True
+            )
         except FerrolinkError as exc:
             return self._response(url, command, None, b"", str(exc))
         return self._response(url, command, status, data, _http_error(status, reason))
-
-    def _post(self, url: str, body: bytes) -> tuple[int, str, bytes]:
-        status, reason, _headers, data, _url = self._transport()._send(
-            "POST", url, self._headers(), body, follow_redirects=True
-        )
-        return status, reason, data
 
     def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
         """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""

@@ -48,25 +48,21 @@ class AsyncAPIClient(Connector, AsyncClosesOnExit):
 
     async def request(self, cmd: Command) -> Response:
         """Send ``cmd``; never raises for transport or HTTP errors (see the 421 response)."""
-        command, idn_keys = self._command(cmd)
+        command, body, idn_keys = self._command(cmd)
         if idn_keys:
             assert isinstance(command, dict)
             reply = await self.request(self._convert_idn_command(command, idn_keys))
             self._apply_ace(command, idn_keys, reply)
-        body = self._post_body(command)
+            body = self._post_body(command)
         url = self._url
         try:
-            status, reason, data = await self._post(url, body)
+            client: AsyncClient = self._transport()
+            status, reason, _headers, data, _url = await client._send(
+                "POST", url, self._headers(), body, follow_redirects=True
+            )
         except FerrolinkError as exc:
             return self._response(url, command, None, b"", str(exc))
         return self._response(url, command, status, data, _http_error(status, reason))
-
-    async def _post(self, url: str, body: bytes) -> tuple[int, str, bytes]:
-        client: AsyncClient = self._transport()
-        status, reason, _headers, data, _url = await client._send(
-            "POST", url, self._headers(), body, follow_redirects=True
-        )
-        return status, reason, data
 
     async def requestNextResponsePage(self, rr: Response) -> Optional[Response]:
         """The page after ``rr`` (``None`` after the last). Raises if the command uses LAST."""

@@ -2,24 +2,21 @@
 
 The original asked the server (``ConvertIDN``, one extra round trip per request). ferrolink
 converts locally with UTS-46 (the ``idna`` package), with the 4.0.2 key selection and trigger
-rule, and the registry's processing choice: transitional (``ß`` -> ``ss``, final sigma -> sigma,
-ZWJ/ZWNJ dropped) except for the TLDs that register those characters as they are.
-Transitional mapping is applied here rather than by ``idna`` because ``idna`` >= 3.19 ignores
-its ``transitional`` flag.
+rule (``DOMAIN``/``NAMESERVER``/``DNSZONE`` keys whose values hold anything but letters,
+digits, dots and hyphens: ``_core.hexonet_command`` picks them), and the registry's processing
+choice: transitional (``ß`` -> ``ss``, final sigma -> sigma, ZWJ/ZWNJ dropped) except for the
+TLDs that register those characters as they are. Transitional mapping is applied here rather
+than by ``idna`` because ``idna`` >= 3.19 ignores its ``transitional`` flag.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Optional
 
 import idna
 
-__all__ = ["candidate_keys", "needs_conversion", "to_ascii"]
+__all__ = ["to_ascii"]
 
-_CANDIDATE_KEY = re.compile(r"^(DOMAIN|NAMESERVER|DNSZONE)([0-9]*)$", re.IGNORECASE)
-_PLAIN = re.compile(r"^[a-z0-9.-]+$", re.IGNORECASE)
 _NONTRANSITIONAL_TLDS = (
     ".art",
     ".be",
@@ -36,18 +33,6 @@ _NONTRANSITIONAL_TLDS = (
 _TRANSITIONAL = str.maketrans(
     {"ß": "ss", "ẞ": "ss", "\u03c2": "\u03c3", "\u200c": None, "\u200d": None}
 )
-
-
-def candidate_keys(keys: Iterable[str]) -> list[str]:
-    """Keys whose values are domain names: DOMAIN, NAMESERVER, DNSZONE, optionally numbered."""
-    # Pre-filter on the first letter (no other character matches D or N even under
-    # IGNORECASE): most keys are rejected without running the regex.
-    return [key for key in keys if key[:1] in "DNdn" and _CANDIDATE_KEY.match(key)]
-
-
-def needs_conversion(value: str) -> bool:
-    """The original's trigger: anything but letters, digits, dots and hyphens."""
-    return not _PLAIN.match(value)
 
 
 def to_ascii(name: str) -> Optional[str]:

@@ -59,14 +59,19 @@ class Response(ResponseTemplate):
         cmd: Optional[dict[str, Any]] = None,
         cfg: Optional[Mapping[str, str]] = None,
     ) -> None:
-        if cmd is None and type(raw) is bytes:
-            # The common case, in one call: UTF-8 bytes, no placeholders, no command.
-            result = _parse_response(raw)
-            if result is not None:
-                self._body = raw
-                self._hash, self._pending_row = result
-                return
+        if cmd is None and self._init_reply(raw):
+            return
         self._setup(raw, cmd, cfg or {}, substitute=True)
+
+    def _init_reply(self, raw: RawResponse) -> bool:
+        """The common case in one call: UTF-8 bytes without placeholders. False (nothing
+        set) for any other input."""
+        result = _parse_response(raw) if type(raw) is bytes else None
+        if result is None:
+            return False
+        self._body = raw  # type: ignore[assignment]  # bytes: checked above
+        self._hash, self._pending_row = result
+        return True
 
     def _setup(
         self,
@@ -82,13 +87,16 @@ class Response(ResponseTemplate):
                 text = text.replace("{" + key + "}", value)
             self._init_template(_PLACEHOLDER.sub("", text))
         if cmd is not None:
-            self._command = self._real_command = cmd
-            secret = [key for key in cmd if is_secret_key(str(key))]
-            if secret:
-                # The caller's dict shows the mask; the client keeps the real values for paging.
-                self._real_command = dict(cmd)
-                for key in secret:
-                    cmd[key] = MASK
+            self._set_command(cmd)
+
+    def _set_command(self, cmd: dict[str, Any]) -> None:
+        self._command = self._real_command = cmd
+        secret = [key for key in cmd if is_secret_key(str(key))]
+        if secret:
+            # The caller's dict shows the mask; the client keeps the real values for paging.
+            self._real_command = dict(cmd)
+            for key in secret:
+                cmd[key] = MASK
 
     @classmethod
     def _from_api(
@@ -103,8 +111,13 @@ class Response(ResponseTemplate):
     ) -> Response:
         """What ``APIClient.request()`` returns: placeholders only in synthesized responses."""
         response = cls.__new__(cls)
-        response._setup(raw, cmd, cfg, substitute=synthesized)
-        response._error = error
+        if not synthesized and response._init_reply(raw):
+            if cmd is not None:
+                response._set_command(cmd)
+        else:
+            response._setup(raw, cmd, cfg, substitute=synthesized)
+        if error is not None:  # the class default is None: most replies skip the store
+            response._error = error
         response._http_status = http_status
         return response
 

@@ -198,7 +198,10 @@ class AsyncClient(Session[HttpClient], AsyncClosesOnExit):
             raise self._rejected_again(path, exc) from None
 
     async def _send(self, path: str, body: bytes, token: str) -> bytes:
-        return self._checked(path, *await self._post(path, body, cookie=token))
+        status, reason, _headers, reply = await self.send(
+            "POST", path, body, self._token_headers(token)
+        )
+        return self._checked(path, status, reason, reply)
 
     async def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
         status, reason, _headers, reply = await self.send(

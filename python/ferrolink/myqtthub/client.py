@@ -150,6 +150,7 @@ class Session(ClosesOnExit, Generic[_H]):
         self._lifetime = 0.0
         self._subscriptions: dict[str, int] = {}
         self.login_count = 0
+        self._headers_of: Optional[tuple[str, list[tuple[str, str]]]] = None
 
     # -- session -----------------------------------------------------------------------------
 
@@ -306,10 +307,18 @@ class Session(ClosesOnExit, Generic[_H]):
 
     @staticmethod
     def _post_headers(cookie: Optional[str]) -> list[tuple[str, str]]:
+        """The headers of a POST; the list for the current token is made once (see
+        :meth:`_token_headers`) and never changed after."""
         headers = [("Content-Type", "application/json")]
         if cookie is not None:
             headers.append(("Cookie", f"tokenId={cookie}"))
         return headers
+
+    def _token_headers(self, token: str) -> list[tuple[str, str]]:
+        cached = self._headers_of
+        if cached is None or cached[0] != token:
+            cached = self._headers_of = (token, self._post_headers(token))
+        return cached[1]
 
     def _checked(self, path: str, status: int, reason: str, reply: bytes) -> bytes:
         """The body of a 200 reply; raises _TokenRejected or the service error otherwise."""
@@ -529,6 +538,9 @@ class Client(Session[HttpClient]):
 
     def _valid_token(self) -> str:
         """The token, logging in first when there is none or it is about to expire."""
+        token = self._token
+        if token is not None and not self._expiring(token):
+            return token  # every call's case: no lock needed to read one attribute
         with self._lock:
             token = self._token
             if self._expiring(token):
@@ -568,7 +580,8 @@ class Client(Session[HttpClient]):
             raise self._rejected_again(path, exc) from None
 
     def _send(self, path: str, body: bytes, token: str) -> bytes:
-        return self._checked(path, *self._post(path, body, cookie=token))
+        status, reason, _headers, reply = self.send("POST", path, body, self._token_headers(token))
+        return self._checked(path, status, reason, reply)
 
     def _post(self, path: str, body: bytes, cookie: Optional[str]) -> tuple[int, str, bytes]:
         status, reason, _headers, reply = self.send("POST", path, body, self._post_headers(cookie))

@@ -359,6 +359,39 @@ pub fn command_block<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     block
 }
 
+/// Whether a flattened command key names a domain the client may convert to ACE form:
+/// `DOMAIN`, `NAMESERVER` or `DNSZONE`, optionally numbered. Matched as the original's
+/// case-insensitive Unicode regex does: `ı`, `İ` and `ſ` stand for `I`, `I` and `S`, and one
+/// trailing `\n` is allowed (a regex `$` matches before it).
+pub fn is_idn_key(key: &str) -> bool {
+    let key = key.strip_suffix('\n').unwrap_or(key);
+    ["DOMAIN", "NAMESERVER", "DNSZONE"].iter().any(|name| {
+        let mut chars = key.chars();
+        let named = name.chars().all(|want| {
+            chars.next().is_some_and(|c| {
+                c.eq_ignore_ascii_case(&want)
+                    || (want == 'I' && matches!(c, '\u{130}' | '\u{131}'))
+                    || (want == 'S' && c == '\u{17f}')
+            })
+        });
+        named && chars.all(|c| c.is_ascii_digit())
+    })
+}
+
+/// Whether a domain value needs IDN conversion: anything but letters, digits, dots and
+/// hyphens (empty too), with the original regex's case-insensitive matches `İ`, `ı`, `ſ` and
+/// the Kelvin sign counted as letters.
+pub fn needs_idn_conversion(value: &str) -> bool {
+    value.is_empty()
+        || !value.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '.' | '-' | '\u{130}' | '\u{131}' | '\u{17f}' | '\u{212a}'
+                )
+        })
+}
+
 /// Debug-output masking of a command block: every `PASSWORD=<rest of line>` (unanchored,
 /// so `NEWPASSWORD=` too) becomes `PASSWORD=***`, as the original's `PASSWORD=[^\n]+`.
 pub fn mask_passwords(block: &str) -> Cow<'_, str> {
@@ -463,6 +496,51 @@ pub fn post_data(connection: &Connection<'_>, block: &str, secured: bool) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idn_keys_match_the_original_regex() {
+        for key in [
+            "DOMAIN",
+            "DOMAIN0",
+            "NAMESERVER12",
+            "DNSZONE",
+            "domain",
+            "DOMA\u{130}N",
+            "DN\u{17f}ZONE",
+            "DOMAIN\n",
+        ] {
+            assert!(is_idn_key(key), "{key:?}");
+        }
+        for key in [
+            "",
+            "DOMAINX",
+            "XDOMAIN",
+            "DOMAIN1A",
+            "DOMAIN\n\n",
+            "DOMAIN\r",
+            "DOMAIN\u{661}",
+            "OWNERCONTACT0",
+        ] {
+            assert!(!is_idn_key(key), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn idn_values_need_conversion_unless_plain() {
+        for value in ["example.com", "A-1.de", "\u{212a}.com", "x\u{17f}.com"] {
+            assert!(!needs_idn_conversion(value), "{value:?}");
+        }
+        for value in [
+            "",
+            "d\u{f6}m\u{e4}in.example",
+            "a b",
+            "*.example",
+            "a_b.com",
+            "\u{661}.com",
+        ] {
+            assert!(needs_idn_conversion(value), "{value:?}");
+        }
+    }
 
     /// Column views the binding builds in Python; here only to state the tests.
     impl<'a> Parsed<'a> {

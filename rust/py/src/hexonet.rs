@@ -365,6 +365,80 @@ pub fn hexonet_post_body<'py>(
     Ok(PyBytes::new(py, body.as_bytes()))
 }
 
+/// A flattened command, its form body and its IDN keys (see [`hexonet_command`]).
+type Command<'py> = (
+    Bound<'py, PyDict>,
+    Bound<'py, PyBytes>,
+    Vec<Bound<'py, PyString>>,
+);
+
+/// `request()`'s command in one call: the command flattened as the original sends it
+/// (keys upper-cased, `None` values dropped, a list value `K: [a, b]` as `K0=a`, `K1=b`,
+/// `str()` of anything else, `\r`/`\n` removed from values), its form body after `fields`
+/// (keys sorted), and the keys whose values may need IDN conversion.
+#[pyfunction]
+pub fn hexonet_command<'py>(
+    py: Python<'py>,
+    fields: PyBackedStr,
+    command: &Bound<'py, PyAny>,
+) -> PyResult<Command<'py>> {
+    let flat = PyDict::new(py);
+    let items = match command.cast_exact::<PyDict>() {
+        Ok(dict) => dict.items().into_any(),
+        Err(_) => command.call_method0(intern!(py, "items"))?,
+    };
+    for item in items.try_iter()? {
+        let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
+        if value.is_none() {
+            continue;
+        }
+        let upper = upper_key(&key)?;
+        if value.is_instance_of::<PyList>() {
+            for (i, element) in value.try_iter()?.enumerate() {
+                let numbered = upper.add(i.to_string())?;
+                flat.set_item(numbered, one_line(element?.str()?)?)?;
+            }
+        } else {
+            let text = match value.cast_exact::<PyString>() {
+                Ok(text) => text.clone(),
+                Err(_) => value.str()?,
+            };
+            flat.set_item(upper, one_line(text)?)?;
+        }
+    }
+    let mut pairs: Vec<(PyBackedStr, PyBackedStr)> = flat.items().extract()?;
+    // In the command's order: a server-side ConvertIDN lists the names in this order.
+    let idn_keys = pairs
+        .iter()
+        .filter(|(key, value)| hexonet::is_idn_key(key) && hexonet::needs_idn_conversion(value))
+        .map(|(key, _)| PyString::new(py, key))
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let body = hexonet::post_data_after(&fields, &hexonet::command_block(&pairs));
+    Ok((flat, PyBytes::new(py, body.as_bytes()), idn_keys))
+}
+
+/// `key.upper()`; an upper-case ASCII `str` is returned as itself (no new object).
+fn upper_key<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if key.is_exact_instance_of::<PyString>() {
+        let text: PyBackedStr = key.extract()?;
+        if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_lowercase()) {
+            return Ok(key.clone());
+        }
+    }
+    key.call_method0(intern!(key.py(), "upper"))
+}
+
+/// `text` without `\r` and `\n`.
+fn one_line(text: Bound<'_, PyString>) -> PyResult<Bound<'_, PyString>> {
+    let s: PyBackedStr = text.extract()?;
+    if !s.contains(['\r', '\n']) {
+        return Ok(text);
+    }
+    let stripped: String = s.chars().filter(|&c| c != '\r' && c != '\n').collect();
+    Ok(PyString::new(text.py(), &stripped))
+}
+
 /// The command block: the verbatim text, or the block built from `(KEY, VALUE)` pairs.
 fn command_text(command: &Bound<'_, PyAny>) -> PyResult<String> {
     if command.is_instance_of::<PyString>() {

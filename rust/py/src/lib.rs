@@ -40,8 +40,8 @@ mod _core {
     // HEXONET
     #[pymodule_export]
     use crate::hexonet::{
-        hexonet_parse, hexonet_parse_body, hexonet_parse_response, hexonet_post_body,
-        hexonet_post_data, hexonet_quote, hexonet_records, hexonet_rows, Record,
+        hexonet_command, hexonet_parse, hexonet_parse_body, hexonet_parse_response,
+        hexonet_post_body, hexonet_post_data, hexonet_quote, hexonet_records, hexonet_rows, Record,
     };
 
     // iDigi push
