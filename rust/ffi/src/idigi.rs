@@ -163,10 +163,12 @@ impl FlIdigiDecoder {
                 Err(e) => e.message.len(),
             })
             .sum();
+        let count = self.decoded.len();
+        trim(&mut self.bytes, total);
+        trim(&mut self.entries, count);
         // What the core already holds, bounded by the limits; no memory is a failed feed.
         let oom = |bytes| Failure::from(Error::protocol(out_of_memory(bytes)));
         self.bytes.try_reserve(total).map_err(|_| oom(total))?;
-        let count = self.decoded.len();
         self.entries
             .try_reserve(count)
             .map_err(|_| oom(count.saturating_mul(std::mem::size_of::<FlIdigiEntry>())))?;
@@ -225,8 +227,22 @@ impl FlIdigiDecoder {
         // Keep the vector's capacity for the next feed; the payloads go now.
         self.decoded = decoded;
         self.decoded.clear();
+        trim(&mut self.decoded, count);
         self.borrowed.clear();
+        trim(&mut self.borrowed, count);
         Ok(())
+    }
+}
+
+/// Memory a decoder keeps between feeds whatever they need.
+const RETAIN_BYTES: usize = 1 << 20;
+
+/// Give back what an outsized feed left in `v` (emptied), keeping room for `need` items: one
+/// big feed must not pin its peak memory for the decoder's life.
+fn trim<T>(v: &mut Vec<T>, need: usize) {
+    let held = v.capacity().saturating_mul(std::mem::size_of::<T>());
+    if held > RETAIN_BYTES && v.capacity() / 4 > need {
+        v.shrink_to(need);
     }
 }
 
@@ -602,6 +618,20 @@ mod tests {
             assert_eq!(batch.len, 0);
             fl_idigi_decoder_free(d);
         }
+    }
+
+    #[test]
+    fn an_outsized_feed_gives_its_memory_back() {
+        let big = codec::encode_publish(1, 1, 1, 1, &vec![b'x'; 4 << 20]).unwrap();
+        let d = decoder();
+        assert_eq!(feed(d, &big)[0].1.len(), 4 << 20);
+        // SAFETY: from fl_idigi_decoder_new, not used by anything else.
+        let bytes = |d: *mut FlIdigiDecoder| unsafe { (*d).bytes.capacity() };
+        assert!(bytes(d) >= 4 << 20);
+        assert_eq!(feed(d, &codec::encode_ack(1, 200)).len(), 1);
+        assert!(bytes(d) <= RETAIN_BYTES, "{}", bytes(d));
+        // SAFETY: from fl_idigi_decoder_new; freed once.
+        unsafe { fl_idigi_decoder_free(d) };
     }
 
     #[test]
