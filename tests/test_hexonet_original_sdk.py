@@ -166,6 +166,31 @@ def test_parse_matches_the_original(text: str) -> None:
     assert responseparser.parse(text) == expected
 
 
+LINE = st.one_of(
+    st.builds(
+        "PROPERTY[{}][{}]{}={}{}".format,
+        st.sampled_from(["DOMAIN", "domain", "STATUS", "A B", "\u00e4"]),
+        st.integers(0, 99),
+        st.sampled_from(["", " ", "\t "]),
+        st.sampled_from(["", " ", "  \t"]),
+        st.text(alphabet="ab.-= \t\r\u00e4", max_size=12),
+    ),
+    st.sampled_from(["PROPERTY[DOMAIN][3]", "PROPERTY[DOMAIN]x", "CODE = 200", "DESCRIPTION=ok"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(LINE, min_size=1, max_size=30), st.sampled_from(["\r\n", "\n"]))
+def test_long_list_pages_parse_as_the_original(lines: list[str], eol: str) -> None:
+    """Texts long enough for the parser's long-text paths (values cut from one str, runs of
+    one column's lines), ASCII or not."""
+    text = eol.join(lines * (5000 // len(eol.join(lines)) + 1))
+    expected = original_parser.parse(text)
+    assert responseparser.parse(text) == expected
+    if "CODE" in expected and "DESCRIPTION" in expected:
+        assert FerroResponse(text.encode()).getHash() == expected  # parsed from the bytes
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use memchr::{memchr, memchr_iter, memmem};
+use memchr::{memchr, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
 /// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII
@@ -170,23 +170,70 @@ pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
     // pages give each column as one run of lines, so most lines only need that prefix
     // compared and their value cut out.
     let mut last: Option<(&[u8], usize)> = None;
-    let mut ends = memchr_iter(b'\n', bytes);
     loop {
-        let (end, next) = match ends.next() {
-            // `\r\n` ends a line; a lone `\r` elsewhere stays in the text.
-            Some(nl) if nl > start && bytes[nl - 1] == b'\r' => (nl - 1, Some(nl + 1)),
-            Some(nl) => (nl, Some(nl + 1)),
-            None => (bytes.len(), None),
+        let run = last
+            .and_then(|(prefix, column)| run_line(text, start, prefix, column, &mut parsed.values));
+        let next = match run {
+            Some(next) => next,
+            None => {
+                let (end, next) = line_end(bytes, start, start);
+                if let Some(line) = text.cut(start..end) {
+                    parse_line(line, &mut parsed, &mut index, &mut last);
+                }
+                next
+            }
         };
-        if let Some(line) = text.cut(start..end) {
-            parse_line(line, &mut parsed, &mut index, &mut last);
-        }
         match next {
             Some(n) => start = n,
             None => break,
         }
     }
     parsed
+}
+
+/// The end of the line starting at `start` (`\r\n` or `\n`, not included; a lone `\r`
+/// elsewhere stays in the text) and where the next line starts, searching from `from`.
+#[inline]
+fn line_end(bytes: &[u8], start: usize, from: usize) -> (usize, Option<usize>) {
+    match memchr(b'\n', &bytes[from..]).map(|i| from + i) {
+        Some(nl) if nl > start && bytes[nl - 1] == b'\r' => (nl - 1, Some(nl + 1)),
+        Some(nl) => (nl, Some(nl + 1)),
+        None => (bytes.len(), None),
+    }
+}
+
+/// A line in a run of one column's lines (list pages give each column as one run), when the
+/// line at `start` begins with that column's `PROPERTY[NAME]` prefix as written: its value
+/// (if it has an `=`) is added to `values`, and the result is where the next line starts.
+/// The same result as the general path, since the prefix holds no `=` and ends the key's
+/// name; only the value is searched for, and the `=` follows the `[N]` index within a few
+/// bytes: a plain scan beats memchr.
+#[inline]
+fn run_line<'a, T: Text + ?Sized>(
+    text: &'a T,
+    start: usize,
+    prefix: &[u8],
+    column: usize,
+    values: &mut Vec<(usize, &'a T)>,
+) -> Option<Option<usize>> {
+    let bytes = text.as_bytes();
+    if !bytes.get(start..)?.starts_with(prefix) {
+        return None;
+    }
+    let mut eq = start + prefix.len();
+    while eq < bytes.len() && bytes[eq] != b'=' && bytes[eq] != b'\n' {
+        eq += 1;
+    }
+    let (end, next) = line_end(bytes, start, eq.min(bytes.len()));
+    if eq < end && bytes[eq] == b'=' {
+        if let Some(value) = text
+            .cut(start..end)
+            .and_then(|line| value_from(line, eq + 1 - start))
+        {
+            values.push((column, value));
+        }
+    }
+    Some(next)
 }
 
 fn parse_line<'a, T: Text + ?Sized>(
@@ -196,22 +243,6 @@ fn parse_line<'a, T: Text + ?Sized>(
     last: &mut Option<(&'a [u8], usize)>,
 ) {
     let bytes = line.as_bytes();
-    if let Some((prefix, column)) = *last {
-        if bytes.starts_with(prefix) {
-            // Same result as the general path: the prefix holds no `=` and ends the key's
-            // name, so only the value remains to find.
-            // The `=` follows the `[N]` index within a few bytes: a plain scan beats memchr.
-            let rest = &bytes[prefix.len()..];
-            if let Some(value) = rest
-                .iter()
-                .position(|&b| b == b'=')
-                .and_then(|eq| value_from(line, prefix.len() + eq + 1))
-            {
-                parsed.values.push((column, value));
-            }
-            return;
-        }
-    }
     let Some((key, value)) = split_line(line) else {
         return;
     };

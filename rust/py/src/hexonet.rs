@@ -76,12 +76,12 @@ pub fn hexonet_parse<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     if let Ok(text) = text.extract::<PyBackedStr>() {
         let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
-        return Ok(to_hash(py, &parsed, false)?.0);
+        return Ok(to_hash(py, &parsed, false, &Values::of(py, &text))?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
     let parsed = hexonet::parse_text::<[u8]>(bytes.as_bytes());
-    Ok(to_hash(py, &parsed, false)?.0)
+    Ok(to_hash(py, &parsed, false, &Values::Each)?.0)
 }
 
 /// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `(hash,
@@ -92,9 +92,13 @@ pub fn hexonet_parse<'py>(
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse)
+        std::str::from_utf8(body)
+            .ok()
+            .map(|text| (text, hexonet::parse(text)))
     });
-    parsed.map(|parsed| to_hash(py, &parsed, true)).transpose()
+    parsed
+        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(py, text)))
+        .transpose()
 }
 
 /// `Response(body)`'s common case in one call: `hexonet_parse_body`, or `None` when the
@@ -116,7 +120,7 @@ pub fn hexonet_parse_response<'py>(
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);
     }
-    to_hash(py, &parsed, true).map(Some)
+    to_hash(py, &parsed, true, &Values::of(py, text)).map(Some)
 }
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
@@ -166,10 +170,11 @@ fn to_hash<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
     one_row: bool,
+    values: &Values<'py>,
 ) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
     for (key, value) in &parsed.top {
-        hash.set_item(key.key(py)?, value.value(py)?)?;
+        hash.set_item(key.key(py)?, values.make(py, *value)?)?;
     }
     if parsed.columns.is_empty() {
         return Ok((hash, None));
@@ -179,28 +184,91 @@ fn to_hash<'py, T: PyText + ?Sized>(
         let row = PyDict::new(py);
         for &(column, value) in &parsed.values {
             if let Some(name) = parsed.columns.get(column) {
-                row.set_item(name.key(py)?, value.value(py)?)?;
+                row.set_item(name.key(py)?, values.make(py, value)?)?;
             }
         }
         return Ok((hash, Some(row)));
     }
-    let properties = PyDict::new(py);
-    let columns = parsed
-        .columns
-        .iter()
-        .map(|name| {
-            let values = PyList::empty(py);
-            properties.set_item(name.key(py)?, &values)?;
-            Ok(values)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    // Each column's values first, then each list made at its final size in one call (no
+    // appends growing it).
+    let mut columns: Vec<Vec<Bound<'py, PyString>>> = vec![Vec::new(); parsed.columns.len()];
     for &(column, value) in &parsed.values {
-        if let Some(values) = columns.get(column) {
-            values.append(value.value(py)?)?;
+        if let Some(list) = columns.get_mut(column) {
+            list.push(values.make(py, value)?);
         }
+    }
+    let properties = PyDict::new(py);
+    for (name, list) in parsed.columns.iter().zip(columns) {
+        properties.set_item(name.key(py)?, PyList::new(py, list)?)?;
     }
     hash.set_item(intern!(py, "PROPERTY"), properties)?;
     Ok((hash, None))
+}
+
+/// How the value `str` objects of one parsed text are made. From a long ASCII text each value
+/// is cut out of one `str` of the whole text: a cut of a `str` whose kind is known copies the
+/// characters, where a `str` from UTF-8 bytes must check them again, value by value.
+enum Values<'py> {
+    Each,
+    Cut {
+        whole: Bound<'py, PyString>,
+        start: usize,
+    },
+}
+
+/// Texts shorter than this make each value on its own (the copy of the whole text would cost
+/// more than the checks it saves).
+const CUT_THRESHOLD: usize = 4096;
+
+impl<'py> Values<'py> {
+    /// For values cut from `text` (a `str`); `Each` unless it is long and ASCII.
+    fn of(py: Python<'py>, text: &str) -> Values<'py> {
+        if text.len() < CUT_THRESHOLD {
+            return Values::Each;
+        }
+        let whole = PyString::new(py, text);
+        // As many characters as bytes: ASCII (Python checked every byte making the `str`).
+        match whole.len() {
+            Ok(chars) if chars == text.len() => Values::Cut {
+                whole,
+                start: text.as_ptr() as usize,
+            },
+            _ => Values::Each,
+        }
+    }
+
+    fn make<T: PyText + ?Sized>(
+        &self,
+        py: Python<'py>,
+        value: &T,
+    ) -> PyResult<Bound<'py, PyString>> {
+        match self {
+            Values::Cut { whole, start } => {
+                // ASCII: byte offsets are character offsets.
+                let from = (value.as_bytes().as_ptr() as usize).wrapping_sub(*start);
+                let to = from + value.as_bytes().len();
+                substring(whole, from, to)
+            }
+            Values::Each => value.value(py),
+        }
+    }
+}
+
+/// `whole[from:to]`.
+fn substring<'py>(
+    whole: &Bound<'py, PyString>,
+    from: usize,
+    to: usize,
+) -> PyResult<Bound<'py, PyString>> {
+    let (Ok(from), Ok(to)) = (isize::try_from(from), isize::try_from(to)) else {
+        return Err(type_error("a value lies outside its response text"));
+    };
+    // SAFETY: `whole` is a live `str`; PyUnicode_Substring returns a new reference to a `str`
+    // or NULL with an exception set (checked by `from_owned_ptr_or_err`).
+    unsafe {
+        let cut = pyo3::ffi::PyUnicode_Substring(whole.as_ptr(), from, to);
+        Ok(Bound::from_owned_ptr_or_err(whole.py(), cut)?.cast_into_unchecked())
+    }
 }
 
 /// Rows of a property table: row `i` maps each column that has an `i`-th value to it.
