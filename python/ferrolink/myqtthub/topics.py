@@ -5,6 +5,7 @@ Shared by the client (validate before sending) and the sandbox (route messages).
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from .. import _core
@@ -24,6 +25,7 @@ def _common_problem(text: str, what: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # a client publishes to the same few topics, call after call
 def topic_problem(topic: str) -> Optional[str]:
     """Why ``topic`` cannot be published to, or None."""
     problem = _common_problem(topic, "topic")
