@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
+import pickle
 import zlib
 
 import ferrolink_ffi
@@ -174,10 +176,72 @@ def test_bad_arguments_are_invalid_argument_errors(call: object) -> None:
 
 def test_the_raw_layer_reports_null_pointers_and_keeps_the_message() -> None:
     ffi, lib = ferrolink_ffi.ffi, ferrolink_ffi.lib
-    status = lib.fl_idigi_decoder_feed(ffi.NULL, b"x", 1, ffi.NULL)
+    status = lib.fl_idigi_decoder_feed(ffi.NULL, b"x", 1, ffi.new("FlIdigiBatch *"))
     assert status == lib.FL_STATUS_NULL_POINTER
     assert ffi.string(lib.fl_last_error()) == b"decoder is NULL"
     assert lib.fl_inflate(ffi.NULL, 5, 10, ffi.new("FlBuffer *")) == lib.FL_STATUS_NULL_POINTER
     lib.fl_buffer_free(ffi.NULL)
     lib.fl_idigi_decoder_free(ffi.NULL)
     assert ferrolink_ffi.__version__.count(".") == 2
+
+
+def test_one_feed_is_one_batch_with_uncompressed_payloads_left_in_the_input() -> None:
+    ffi, lib = ferrolink_ffi.ffi, ferrolink_ffi.lib
+    out = ffi.new("FlIdigiDecoder **")
+    assert lib.fl_idigi_decoder_new(ffi.NULL, out) == lib.FL_STATUS_OK
+    decoder = ffi.gc(out[0], lib.fl_idigi_decoder_free)
+    stream = MIXED_STREAM + MALFORMED["unknown compression"][0] + h(ACKS[1][1])
+    batch = ffi.new("FlIdigiBatch *")
+    assert lib.fl_idigi_decoder_feed(decoder, stream, len(stream), batch) == lib.FL_STATUS_OK
+    entries = [batch.entries[i] for i in range(batch.len)]
+    held = ffi.buffer(batch.bytes, batch.bytes_len)[:]
+    kinds = [(e.result, e.message_type) for e in entries]
+    frame, bad = lib.FL_STATUS_OK, lib.FL_STATUS_PROTOCOL
+    types = [1, 2, 3, 9, 3, 7, 3, 4, 0, 4]
+    assert kinds == [(bad if i == 8 else frame, t) for i, t in enumerate(types)]
+    in_input = [e for e in entries if e.message_type == 3 and e.payload_in_input]
+    assert [e.block_id for e in in_input] == [2]
+    span = in_input[0].payload
+    assert stream[span.offset : span.offset + span.len] == b"<Document/>"
+    inflated = entries[2].payload
+    assert held[inflated.offset : inflated.offset + inflated.len] == BIG_JSON
+    error = entries[8].error
+    assert b"compression byte 7" in held[error.offset : error.offset + error.len]
+
+
+def test_frames_outlive_the_next_feed_the_decoder_and_a_reused_input_buffer() -> None:
+    whole = publish(1, b"plain, whole") + publish(2, zlib.compress(BIG_JSON), compression=1)
+    split = publish(3, b"plain, split across feeds")
+    buffer = bytearray(whole + split[:20])
+    decoder = idigi.FrameDecoder()
+    first = decoder.feed(memoryview(buffer))
+    buffer[:] = b"\xff" * len(buffer)  # a reader reusing its buffer for the next read
+    second = decoder.feed(split[20:]) + decoder.feed(bytes(whole))
+    del decoder
+    gc.collect()
+    payloads = [f.payload for f in first + second if isinstance(f, idigi.PublishMessage)]
+    again = [b"plain, whole", BIG_JSON]
+    assert payloads == [*again, b"plain, split across feeds", *again]
+
+
+def test_publish_message_is_an_immutable_value() -> None:
+    data = publish(7, b'{"a": 1}', count=2) + publish(8, zlib.compress(b"<a/>"), 1, fmt=0)
+    decoded = idigi.FrameDecoder().feed(data)
+    built = [
+        idigi.PublishMessage(7, 2, 0, 1, b'{"a": 1}'),
+        idigi.PublishMessage(8, 1, 1, 0, bytearray(b"<a/>")),
+    ]
+    assert decoded == built and decoded != built[::-1]
+    assert [hash(f) for f in decoded] == [hash(f) for f in built]
+    assert repr(decoded[0]) == (
+        "PublishMessage(block_id=7, count=2, compression=0, format=1, "
+        "payload=b'{\"a\": 1}', type=3)"
+    )
+    assert type(built[1].payload) is bytes and decoded[0].text == '{"a": 1}'
+    assert (decoded[0].type, decoded[0].is_json, decoded[1].is_json) == (3, True, False)
+    assert pickle.loads(pickle.dumps(decoded[0])) == decoded[0]
+    assert decoded[0] != (7, 2, 0, 1, b'{"a": 1}')
+    with pytest.raises(AttributeError):
+        decoded[0].block_id = 9  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del decoded[0].format

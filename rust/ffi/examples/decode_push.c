@@ -48,18 +48,27 @@ static size_t unhex(const char *hex, uint8_t *out) {
     return n;
 }
 
-static void print_frame(const FlIdigiFrame *f) {
+/* Where an entry's payload is: in the data just fed, or in the batch's bytes. */
+static const uint8_t *payload_of(const FlIdigiEntry *f, const uint8_t *fed, const FlIdigiBatch *batch) {
+    return (f->payload_in_input ? fed : batch->bytes) + f->payload.offset;
+}
+
+static void print_frame(const FlIdigiEntry *f, const uint8_t *fed, const FlIdigiBatch *batch) {
+    const uint8_t *bytes = batch->bytes;
     switch (f->message_type) {
     case 1:
         printf("  ConnectRequest version=%u username=%.*s monitor_id=%u\n", f->version,
-               (int)f->username.len, (const char *)f->username.data, f->monitor_id);
+               (int)f->username.len, (const char *)bytes + f->username.offset, f->monitor_id);
         break;
     case 2:
         printf("  ConnectResponse status=%u version=%u\n", f->status, f->version);
         break;
     case 3:
-        printf("  PublishMessage block_id=%u count=%u compression=%u format=%s payload=%zu bytes\n",
-               f->block_id, f->count, f->compression, f->format ? "json" : "xml", f->payload.len);
+        printf("  PublishMessage block_id=%u count=%u compression=%u format=%s payload=%td bytes: "
+               "%.*s...\n",
+               f->block_id, f->count, f->compression, f->format ? "json" : "xml", f->payload.len,
+               f->payload.len < 40 ? (int)f->payload.len : 40,
+               (const char *)payload_of(f, fed, batch));
         break;
     case 4:
         printf("  PublishMessageReceived block_id=%u status=%u\n", f->block_id, f->status);
@@ -69,12 +78,17 @@ static void print_frame(const FlIdigiFrame *f) {
     }
 }
 
+/* The last PublishMessage payload decode() saw, copied: spans die with their batch. */
+static uint8_t last_payload[2048];
+static size_t last_payload_len = 0;
+
 /* Feed `data` in chunks of `chunk` bytes; store up to `max` frames' fields in `frames`
- * (payload views are not kept). Returns the number of frames, -1 on a malformed frame. */
-static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiFrame *frames, int max,
+ * (their spans are not usable after the batch). Returns the number of frames, -1 if a frame
+ * was malformed. */
+static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiEntry *frames, int max,
                   int verbose) {
     FlIdigiDecoder *decoder = NULL;
-    FlIdigiFrame frame;
+    FlIdigiBatch batch;
     int count = 0, bad = 0;
     if (fl_idigi_decoder_new(NULL, &decoder) != FL_STATUS_OK) {
         fail("fl_idigi_decoder_new");
@@ -82,28 +96,31 @@ static int decode(const uint8_t *data, size_t len, size_t chunk, FlIdigiFrame *f
     }
     for (size_t at = 0; at < len; at += chunk) {
         size_t n = len - at < chunk ? len - at : chunk;
-        if (fl_idigi_decoder_feed(decoder, data + at, n, NULL) != FL_STATUS_OK) {
+        /* One call per read: the batch holds every frame it completed, valid until the next. */
+        if (fl_idigi_decoder_feed(decoder, data + at, n, &batch) != FL_STATUS_OK) {
             fail("fl_idigi_decoder_feed");
             bad = 1;
             break;
         }
-        for (;;) {
-            FlStatus status = fl_idigi_decoder_next(decoder, &frame);
-            if (status == FL_STATUS_END) {
-                break;
-            }
-            if (status != FL_STATUS_OK) {
+        for (size_t i = 0; i < batch.len; i++) {
+            const FlIdigiEntry *e = &batch.entries[i];
+            if (e->result != FL_STATUS_OK) {
                 if (verbose) {
-                    fprintf(stderr, "  malformed frame: %s\n", fl_last_error());
+                    fprintf(stderr, "  malformed frame: %.*s\n", (int)e->error.len,
+                            (const char *)batch.bytes + e->error.offset);
                 }
                 bad = 1;
                 continue;
             }
             if (verbose) {
-                print_frame(&frame);
+                print_frame(e, data + at, &batch);
+            }
+            if (e->message_type == 3 && (size_t)e->payload.len <= sizeof last_payload) {
+                last_payload_len = (size_t)e->payload.len;
+                memcpy(last_payload, payload_of(e, data + at, &batch), last_payload_len);
             }
             if (count < max) {
-                frames[count] = frame;
+                frames[count] = *e;
             }
             count++;
         }
@@ -117,7 +134,7 @@ static void check_connect_request(const char *user, const char *pass, uint32_t m
     uint8_t want[64];
     size_t want_len = unhex(hex, want);
     FlBuffer out = {0};
-    FlIdigiFrame frame;
+    FlIdigiEntry frame;
     if (fl_idigi_encode_connect_request((const uint8_t *)user, strlen(user), (const uint8_t *)pass,
                                         strlen(pass), monitor, &out) != FL_STATUS_OK) {
         fail(what);
@@ -153,7 +170,7 @@ static const char JSON_DOC[] =
 
 static int builtin_vectors(void) {
     uint8_t buf[2048], want[16];
-    FlIdigiFrame frames[4];
+    FlIdigiEntry frames[4];
     FlBuffer out = {0};
     size_t len;
     int n;
@@ -180,14 +197,15 @@ static int builtin_vectors(void) {
     len = publish_vector("0003 0000020f 01a7 0002 00 00 00000205", XML_DOC, 517, buf);
     n = decode(buf, len, 7, frames, 1, 0);
     expect(n == 1 && frames[0].block_id == 0x01a7 && frames[0].count == 2 && frames[0].format == 0 &&
-               frames[0].payload.len == 517,
+               frames[0].payload.len == 517 && memcmp(last_payload, XML_DOC, 40) == 0,
            "PublishMessage block 0x01a7, 2 messages, 517 bytes of XML (docs)");
 
     len = publish_vector("0003 00000206 0000 0001 00 01 000001fc", JSON_DOC, 508, buf);
     len += publish_vector("0003 00000206 0001 0001 00 01 000001fc", JSON_DOC, 508, buf + len);
     n = decode(buf, len, len, frames, 2, 0);
     expect(n == 2 && frames[0].block_id == 0 && frames[1].block_id == 1 && frames[1].format == 1 &&
-               frames[1].payload.len == 508,
+               frames[1].payload.len == 508 && frames[1].payload_in_input &&
+               memcmp(last_payload, JSON_DOC, 40) == 0,
            "two back-to-back 524-byte JSON frames in one read (Java sample stream)");
 
     uint8_t ack[FL_IDIGI_ACK_LEN];
@@ -204,7 +222,9 @@ static int builtin_vectors(void) {
         fail("fl_idigi_encode_publish");
     } else {
         n = decode(out.data, out.len, 1, frames, 1, 0);
-        expect(n == 1 && frames[0].compression == 1 && frames[0].payload.len == strlen(JSON_DOC),
+        expect(n == 1 && frames[0].compression == 1 && !frames[0].payload_in_input &&
+                   last_payload_len == strlen(JSON_DOC) &&
+                   memcmp(last_payload, JSON_DOC, last_payload_len) == 0,
                "zlib PublishMessage fed byte by byte inflates to its JSON");
         fl_buffer_free(&out);
     }

@@ -32,8 +32,6 @@ enum FlStatus
 #endif // __cplusplus
  {
   FL_STATUS_OK = 0,
-  // `fl_idigi_decoder_next` has no frame left: feed more bytes.
-  FL_STATUS_END = 1,
   // An argument was unusable (not UTF-8, out of range, unencodable).
   FL_STATUS_INVALID_ARGUMENT = -1,
   // The input violates the protocol or format (malformed frame, corrupt payload).
@@ -47,8 +45,8 @@ enum FlStatus
 typedef int32_t FlStatus;
 #endif // __cplusplus
 
-// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one
-// (`fl_idigi_decoder_next`) or in runs (`fl_idigi_decoder_take`).
+// An incremental decoder (opaque): feed bytes in chunks of any size; each feed hands back
+// everything it completed as one batch.
 typedef struct FlIdigiDecoder FlIdigiDecoder;
 
 // Bytes the library allocated; release them with `fl_buffer_free`.
@@ -118,15 +116,27 @@ typedef struct FlIdigiLimits {
   size_t max_inflated_per_feed;
 } FlIdigiLimits;
 
-// One decoded message. `message_type` says which fields are set (the others are 0/empty):
+// Where one of a batch's byte ranges lies: `len` bytes from `offset`. Signed (`ptrdiff_t`),
+// as offsets are in C: cffi on PyPy reads signed words without a big-integer check.
+typedef struct FlSpan {
+  ptrdiff_t offset;
+  ptrdiff_t len;
+} FlSpan;
+
+// One result of a feed, in stream order. `result` is `FL_STATUS_OK` for a frame or
+// `FL_STATUS_PROTOCOL` for a malformed one (`error` says why; the stream goes on after it).
+// `message_type` says which fields a frame sets (the others are 0/empty):
 // - 1 ConnectRequest: `version`, `username`, `password`, `monitor_id`;
 // - 2 ConnectResponse: `status`, `version`;
 // - 3 PublishMessage: `block_id`, `count`, `compression`, `format`, `payload` (inflated);
 // - 4 PublishMessageReceived (ack): `block_id`, `status`;
 // - any other: a type the protocol does not define; `size` body bytes were skipped.
 //
-// `username`, `password` and `payload` point into the decoder: valid until the next call on it.
-typedef struct FlIdigiFrame {
+// `username`, `password` and `error` (UTF-8) are spans of the batch's `bytes`; `payload` is a
+// span of the data passed to this feed when `payload_in_input` is true (an uncompressed
+// payload that arrived whole: never copied), else of the batch's `bytes`.
+typedef struct FlIdigiEntry {
+  FlStatus result;
   uint16_t message_type;
   uint16_t version;
   uint16_t status;
@@ -136,18 +146,22 @@ typedef struct FlIdigiFrame {
   uint8_t compression;
   // 0 XML, 1 JSON.
   uint8_t format;
+  bool payload_in_input;
   uint32_t monitor_id;
   uint32_t size;
-  struct FlSlice username;
-  struct FlSlice password;
-  struct FlSlice payload;
-} FlIdigiFrame;
+  struct FlSpan payload;
+  struct FlSpan username;
+  struct FlSpan password;
+  struct FlSpan error;
+} FlIdigiEntry;
 
-// A run of consecutive good frames taken at once by `fl_idigi_decoder_take`; they and their
-// views stay valid until the next call on the decoder.
+// What one feed decoded: `len` entries, and the bytes their spans point into. Both belong to
+// the decoder and stay valid until the next feed on it, or its free.
 typedef struct FlIdigiBatch {
-  const struct FlIdigiFrame *frames;
+  const struct FlIdigiEntry *entries;
   size_t len;
+  const uint8_t *bytes;
+  size_t bytes_len;
 } FlIdigiBatch;
 
 // One member of a pulled message.
@@ -229,37 +243,22 @@ struct FlIdigiLimits fl_idigi_limits_default(void);
 // `limits` must be NULL or valid for reads; `out` valid for writes.
 FlStatus fl_idigi_decoder_new(const struct FlIdigiLimits *limits, struct FlIdigiDecoder **out);
 
-// Free a decoder (NULL is ignored). Frames taken from it become invalid.
+// Free a decoder (NULL is ignored). Its last batch goes with it.
 //
 // # Safety
 // `decoder` must be NULL or come from `fl_idigi_decoder_new`, and not be used afterwards.
 void fl_idigi_decoder_free(struct FlIdigiDecoder *decoder);
 
-// Decode everything `data` completes; take the results with `fl_idigi_decoder_next`.
-// `*frames_ready` (if not NULL) receives how many results are waiting. Malformed frames are
-// reported by `fl_idigi_decoder_next` in their place in the stream, so this returns OK.
+// Decode everything `data` completes into `*batch`: frames and malformed frames in stream
+// order (a malformed frame is an entry, so this returns OK). The batch replaces the previous
+// one; spans into `data` are the caller's to keep alive.
 //
 // # Safety
-// `decoder` live; `data` readable for `len` bytes; `frames_ready` NULL or writable.
+// `decoder` live; `data` readable for `len` bytes; `batch` writable.
 FlStatus fl_idigi_decoder_feed(struct FlIdigiDecoder *decoder,
                                const uint8_t *data,
                                size_t len,
-                               size_t *frames_ready);
-
-// Take the next result into `*frame`: OK with a frame, END when none is left, or PROTOCOL
-// for a malformed frame (the message says why; call again for the frames after it).
-//
-// # Safety
-// `decoder` live; `frame` writable.
-FlStatus fl_idigi_decoder_next(struct FlIdigiDecoder *decoder, struct FlIdigiFrame *frame);
-
-// Take the leading run of good frames at once into `*batch`: OK with at least one frame, END
-// when none is left, or PROTOCOL for a malformed frame (the message says why; call again for
-// the frames after it). The faster way to drain a decoder from a binding.
-//
-// # Safety
-// `decoder` live; `batch` writable.
-FlStatus fl_idigi_decoder_take(struct FlIdigiDecoder *decoder, struct FlIdigiBatch *batch);
+                               struct FlIdigiBatch *batch);
 
 // Bytes of an incomplete frame the decoder holds, into `*out`.
 //

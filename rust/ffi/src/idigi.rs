@@ -1,14 +1,16 @@
 //! iDigi push protocol: the incremental frame decoder, the client's encoders, inflate.
 
-use std::collections::VecDeque;
+use std::ops::Range;
 
 use ferrolink_core::error::Error;
-use ferrolink_core::idigi::codec::{self, Decoded, DecoderLimits, FrameDecoder, Message};
-use ferrolink_core::idigi::inflate::Inflater;
+use ferrolink_core::idigi::codec::{
+    self, BorrowedPayload, Decoded, DecoderLimits, FrameDecoder, Message,
+};
+use ferrolink_core::idigi::inflate::{out_of_memory, Inflater};
 
 use crate::{
     deliver, free_boxed, guard, input, input_text, out_buffer, out_param, Failure, FlBuffer,
-    FlSlice, FlStatus,
+    FlStatus,
 };
 
 /// Length of an ack (PublishMessageReceived) and of a ConnectResponse.
@@ -28,17 +30,44 @@ pub struct FlIdigiLimits {
     pub max_inflated_per_feed: usize,
 }
 
-/// One decoded message. `message_type` says which fields are set (the others are 0/empty):
+/// Where one of a batch's byte ranges lies: `len` bytes from `offset`. Signed (`ptrdiff_t`),
+/// as offsets are in C: cffi on PyPy reads signed words without a big-integer check.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlSpan {
+    pub offset: isize,
+    pub len: isize,
+}
+
+impl FlSpan {
+    const EMPTY: FlSpan = FlSpan { offset: 0, len: 0 };
+
+    fn of(range: Range<usize>) -> FlSpan {
+        // Offsets into Rust allocations and slices never exceed isize::MAX.
+        let signed = |n: usize| isize::try_from(n).unwrap_or(isize::MAX);
+        FlSpan {
+            offset: signed(range.start),
+            len: signed(range.len()),
+        }
+    }
+}
+
+/// One result of a feed, in stream order. `result` is `FL_STATUS_OK` for a frame or
+/// `FL_STATUS_PROTOCOL` for a malformed one (`error` says why; the stream goes on after it).
+/// `message_type` says which fields a frame sets (the others are 0/empty):
 /// - 1 ConnectRequest: `version`, `username`, `password`, `monitor_id`;
 /// - 2 ConnectResponse: `status`, `version`;
 /// - 3 PublishMessage: `block_id`, `count`, `compression`, `format`, `payload` (inflated);
 /// - 4 PublishMessageReceived (ack): `block_id`, `status`;
 /// - any other: a type the protocol does not define; `size` body bytes were skipped.
 ///
-/// `username`, `password` and `payload` point into the decoder: valid until the next call on it.
+/// `username`, `password` and `error` (UTF-8) are spans of the batch's `bytes`; `payload` is a
+/// span of the data passed to this feed when `payload_in_input` is true (an uncompressed
+/// payload that arrived whole: never copied), else of the batch's `bytes`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct FlIdigiFrame {
+pub struct FlIdigiEntry {
+    pub result: FlStatus,
     pub message_type: u16,
     pub version: u16,
     pub status: u16,
@@ -48,15 +77,18 @@ pub struct FlIdigiFrame {
     pub compression: u8,
     /// 0 XML, 1 JSON.
     pub format: u8,
+    pub payload_in_input: bool,
     pub monitor_id: u32,
     pub size: u32,
-    pub username: FlSlice,
-    pub password: FlSlice,
-    pub payload: FlSlice,
+    pub payload: FlSpan,
+    pub username: FlSpan,
+    pub password: FlSpan,
+    pub error: FlSpan,
 }
 
-impl FlIdigiFrame {
-    const EMPTY: FlIdigiFrame = FlIdigiFrame {
+impl FlIdigiEntry {
+    const EMPTY: FlIdigiEntry = FlIdigiEntry {
+        result: FlStatus::Ok,
         message_type: 0,
         version: 0,
         status: 0,
@@ -64,88 +96,153 @@ impl FlIdigiFrame {
         count: 0,
         compression: 0,
         format: 0,
+        payload_in_input: false,
         monitor_id: 0,
         size: 0,
-        username: FlSlice::EMPTY,
-        password: FlSlice::EMPTY,
-        payload: FlSlice::EMPTY,
+        payload: FlSpan::EMPTY,
+        username: FlSpan::EMPTY,
+        password: FlSpan::EMPTY,
+        error: FlSpan::EMPTY,
     };
-
-    /// A view of `message`, borrowing its bytes.
-    fn of(message: &Message) -> FlIdigiFrame {
-        let mut frame = FlIdigiFrame::EMPTY;
-        match message {
-            Message::ConnectRequest {
-                version,
-                username,
-                password,
-                monitor_id,
-            } => {
-                frame.message_type = codec::CONNECT_REQUEST;
-                frame.version = *version;
-                frame.username = FlSlice::of(username.as_bytes());
-                frame.password = FlSlice::of(password.as_bytes());
-                frame.monitor_id = *monitor_id;
-            }
-            Message::ConnectResponse { status, version } => {
-                frame.message_type = codec::CONNECT_RESPONSE;
-                frame.status = *status;
-                frame.version = *version;
-            }
-            Message::Publish(p) => {
-                frame.message_type = codec::PUBLISH_MESSAGE;
-                frame.block_id = p.block_id;
-                frame.count = p.count;
-                frame.compression = p.compression;
-                frame.format = p.format;
-                frame.payload = FlSlice::of(&p.payload);
-            }
-            Message::Ack { block_id, status } => {
-                frame.message_type = codec::PUBLISH_MESSAGE_RECEIVED;
-                frame.block_id = *block_id;
-                frame.status = *status;
-            }
-            Message::Unknown { message_type, size } => {
-                frame.message_type = *message_type;
-                frame.size = *size;
-            }
-        }
-        frame
-    }
 }
 
-/// A run of consecutive good frames taken at once by `fl_idigi_decoder_take`; they and their
-/// views stay valid until the next call on the decoder.
+/// What one feed decoded: `len` entries, and the bytes their spans point into. Both belong to
+/// the decoder and stay valid until the next feed on it, or its free.
 #[repr(C)]
 #[derive(Debug)]
 pub struct FlIdigiBatch {
-    pub frames: *const FlIdigiFrame,
+    pub entries: *const FlIdigiEntry,
     pub len: usize,
+    pub bytes: *const u8,
+    pub bytes_len: usize,
 }
 
-/// An incremental decoder (opaque): feed bytes in chunks of any size, take frames one by one
-/// (`fl_idigi_decoder_next`) or in runs (`fl_idigi_decoder_take`).
+impl FlIdigiBatch {
+    const EMPTY: FlIdigiBatch = FlIdigiBatch {
+        entries: std::ptr::null(),
+        len: 0,
+        bytes: std::ptr::null(),
+        bytes_len: 0,
+    };
+}
+
+/// An incremental decoder (opaque): feed bytes in chunks of any size; each feed hands back
+/// everything it completed as one batch.
 pub struct FlIdigiDecoder {
     inner: FrameDecoder,
     /// What the core appends to on each feed.
-    scratch: Vec<Decoded>,
-    /// Results not taken yet, in stream order.
-    ready: VecDeque<Decoded>,
-    /// The messages last handed out (one by `next`, a run by `take`): the views' owners.
-    taken: Vec<Message>,
-    /// The views of a run handed out by `take`.
-    batch: Vec<FlIdigiFrame>,
+    decoded: Vec<Decoded>,
+    /// Which of those left their payload in the caller's data.
+    borrowed: Vec<BorrowedPayload>,
+    /// The last batch: its entries and the bytes their spans point into.
+    entries: Vec<FlIdigiEntry>,
+    bytes: Vec<u8>,
+}
+
+/// Copy `data` to the end of a batch's `bytes`.
+fn keep(bytes: &mut Vec<u8>, data: &[u8]) -> FlSpan {
+    let start = bytes.len();
+    bytes.extend_from_slice(data);
+    FlSpan::of(start..bytes.len())
 }
 
 impl FlIdigiDecoder {
-    /// Hand out the leading run of good results: a binding then reads a whole run per call.
-    fn take_run(&mut self) -> &[FlIdigiFrame] {
-        let run = self.ready.iter().take_while(|r| r.is_ok()).count();
-        self.taken.clear();
-        self.taken.extend(self.ready.drain(..run).flatten());
-        self.batch.clear();
-        self.batch.extend(self.taken.iter().map(FlIdigiFrame::of));
-        &self.batch
+    /// Turn what the last feed decoded into the batch's entries.
+    fn fill_batch(&mut self) -> Result<(), Failure> {
+        self.entries.clear();
+        self.bytes.clear();
+        let total = self
+            .decoded
+            .iter()
+            .map(|d| match d {
+                Ok(Message::Publish(p)) => p.payload.len(),
+                Ok(Message::ConnectRequest {
+                    username, password, ..
+                }) => username.len() + password.len(),
+                Ok(_) => 0,
+                Err(e) => e.message.len(),
+            })
+            .sum();
+        let count = self.decoded.len();
+        trim(&mut self.bytes, total);
+        trim(&mut self.entries, count);
+        // What the core already holds, bounded by the limits; no memory is a failed feed.
+        let oom = |bytes| Failure::from(Error::protocol(out_of_memory(bytes)));
+        self.bytes.try_reserve(total).map_err(|_| oom(total))?;
+        self.entries
+            .try_reserve(count)
+            .map_err(|_| oom(count.saturating_mul(std::mem::size_of::<FlIdigiEntry>())))?;
+        let decoded = std::mem::take(&mut self.decoded);
+        let mut borrowed = self.borrowed.iter().peekable();
+        for (slot, item) in decoded.iter().enumerate() {
+            let mut entry = FlIdigiEntry::EMPTY;
+            match item {
+                Ok(Message::ConnectRequest {
+                    version,
+                    username,
+                    password,
+                    monitor_id,
+                }) => {
+                    entry.message_type = codec::CONNECT_REQUEST;
+                    entry.version = *version;
+                    entry.username = keep(&mut self.bytes, username.as_bytes());
+                    entry.password = keep(&mut self.bytes, password.as_bytes());
+                    entry.monitor_id = *monitor_id;
+                }
+                Ok(Message::ConnectResponse { status, version }) => {
+                    entry.message_type = codec::CONNECT_RESPONSE;
+                    entry.status = *status;
+                    entry.version = *version;
+                }
+                Ok(Message::Publish(p)) => {
+                    entry.message_type = codec::PUBLISH_MESSAGE;
+                    entry.block_id = p.block_id;
+                    entry.count = p.count;
+                    entry.compression = p.compression;
+                    entry.format = p.format;
+                    match borrowed.next_if(|b| b.slot == slot) {
+                        Some(b) => {
+                            entry.payload_in_input = true;
+                            entry.payload = FlSpan::of(b.range.clone());
+                        }
+                        None => entry.payload = keep(&mut self.bytes, &p.payload),
+                    }
+                }
+                Ok(Message::Ack { block_id, status }) => {
+                    entry.message_type = codec::PUBLISH_MESSAGE_RECEIVED;
+                    entry.block_id = *block_id;
+                    entry.status = *status;
+                }
+                Ok(Message::Unknown { message_type, size }) => {
+                    entry.message_type = *message_type;
+                    entry.size = *size;
+                }
+                Err(e) => {
+                    entry.result = FlStatus::Protocol;
+                    entry.error = keep(&mut self.bytes, e.message.as_bytes());
+                }
+            }
+            self.entries.push(entry);
+        }
+        // Keep the vector's capacity for the next feed; the payloads go now.
+        self.decoded = decoded;
+        self.decoded.clear();
+        trim(&mut self.decoded, count);
+        self.borrowed.clear();
+        trim(&mut self.borrowed, count);
+        Ok(())
+    }
+}
+
+/// Memory a decoder keeps between feeds whatever they need.
+const RETAIN_BYTES: usize = 1 << 20;
+
+/// Give back what an outsized feed left in `v` (emptied), keeping room for `need` items: one
+/// big feed must not pin its peak memory for the decoder's life.
+fn trim<T>(v: &mut Vec<T>, need: usize) {
+    let held = v.capacity().saturating_mul(std::mem::size_of::<T>());
+    if held > RETAIN_BYTES && v.capacity() / 4 > need {
+        v.shrink_to(need);
     }
 }
 
@@ -192,17 +289,17 @@ pub unsafe extern "C" fn fl_idigi_decoder_new(
                 max_inflated_frame: limits.max_payload_size,
                 max_inflated_per_feed: limits.max_inflated_per_feed,
             }),
-            scratch: Vec::new(),
-            ready: VecDeque::new(),
-            taken: Vec::new(),
-            batch: Vec::new(),
+            decoded: Vec::new(),
+            borrowed: Vec::new(),
+            entries: Vec::new(),
+            bytes: Vec::new(),
         };
         *out = Box::into_raw(Box::new(decoder));
         Ok(FlStatus::Ok)
     })
 }
 
-/// Free a decoder (NULL is ignored). Frames taken from it become invalid.
+/// Free a decoder (NULL is ignored). Its last batch goes with it.
 ///
 /// # Safety
 /// `decoder` must be NULL or come from `fl_idigi_decoder_new`, and not be used afterwards.
@@ -219,99 +316,44 @@ unsafe fn decoder_mut<'a>(decoder: *mut FlIdigiDecoder) -> Result<&'a mut FlIdig
     unsafe { out_param(decoder, "decoder") }
 }
 
-/// Decode everything `data` completes; take the results with `fl_idigi_decoder_next`.
-/// `*frames_ready` (if not NULL) receives how many results are waiting. Malformed frames are
-/// reported by `fl_idigi_decoder_next` in their place in the stream, so this returns OK.
+/// Decode everything `data` completes into `*batch`: frames and malformed frames in stream
+/// order (a malformed frame is an entry, so this returns OK). The batch replaces the previous
+/// one; spans into `data` are the caller's to keep alive.
 ///
 /// # Safety
-/// `decoder` live; `data` readable for `len` bytes; `frames_ready` NULL or writable.
+/// `decoder` live; `data` readable for `len` bytes; `batch` writable.
 #[no_mangle]
 pub unsafe extern "C" fn fl_idigi_decoder_feed(
     decoder: *mut FlIdigiDecoder,
     data: *const u8,
     len: usize,
-    frames_ready: *mut usize,
-) -> FlStatus {
-    guard(|| {
-        // SAFETY: caller contract.
-        let d = unsafe { decoder_mut(decoder) }?;
-        // SAFETY: caller contract.
-        let data = unsafe { input(data, len, "data") }?;
-        d.inner.feed(data, &mut d.scratch);
-        d.ready.extend(d.scratch.drain(..));
-        // SAFETY: caller contract.
-        if let Some(ready) = unsafe { frames_ready.as_mut() } {
-            *ready = d.ready.len();
-        }
-        Ok(FlStatus::Ok)
-    })
-}
-
-/// Take the next result into `*frame`: OK with a frame, END when none is left, or PROTOCOL
-/// for a malformed frame (the message says why; call again for the frames after it).
-///
-/// # Safety
-/// `decoder` live; `frame` writable.
-#[no_mangle]
-pub unsafe extern "C" fn fl_idigi_decoder_next(
-    decoder: *mut FlIdigiDecoder,
-    frame: *mut FlIdigiFrame,
-) -> FlStatus {
-    guard(|| {
-        // SAFETY: caller contract.
-        let d = unsafe { decoder_mut(decoder) }?;
-        // SAFETY: caller contract.
-        let frame = unsafe { out_param(frame, "frame") }?;
-        *frame = FlIdigiFrame::EMPTY;
-        d.taken.clear();
-        match d.ready.pop_front() {
-            None => Ok(FlStatus::End),
-            Some(Err(e)) => Err(Error::protocol(e).into()),
-            Some(Ok(message)) => {
-                // Moving the message moves none of the heap bytes the views show.
-                *frame = FlIdigiFrame::of(&message);
-                d.taken.push(message);
-                Ok(FlStatus::Ok)
-            }
-        }
-    })
-}
-
-/// Take the leading run of good frames at once into `*batch`: OK with at least one frame, END
-/// when none is left, or PROTOCOL for a malformed frame (the message says why; call again for
-/// the frames after it). The faster way to drain a decoder from a binding.
-///
-/// # Safety
-/// `decoder` live; `batch` writable.
-#[no_mangle]
-pub unsafe extern "C" fn fl_idigi_decoder_take(
-    decoder: *mut FlIdigiDecoder,
     batch: *mut FlIdigiBatch,
 ) -> FlStatus {
     guard(|| {
         // SAFETY: caller contract.
+        if let Some(batch) = unsafe { batch.as_mut() } {
+            *batch = FlIdigiBatch::EMPTY;
+        }
+        // SAFETY: caller contract.
         let d = unsafe { decoder_mut(decoder) }?;
         // SAFETY: caller contract.
+        let data = unsafe { input(data, len, "data") }?;
+        // SAFETY: caller contract.
         let batch = unsafe { out_param(batch, "batch") }?;
+        d.inner
+            .feed_borrowing(data, &mut d.decoded, &mut d.borrowed);
+        let filled = d.fill_batch();
+        // A failed batch leaves nothing decoded behind for the next one.
+        d.decoded.clear();
+        d.borrowed.clear();
+        filled?;
         *batch = FlIdigiBatch {
-            frames: std::ptr::null(),
-            len: 0,
+            entries: d.entries.as_ptr(),
+            len: d.entries.len(),
+            bytes: d.bytes.as_ptr(),
+            bytes_len: d.bytes.len(),
         };
-        match d.ready.front() {
-            None => Ok(FlStatus::End),
-            Some(Err(_)) => match d.ready.pop_front() {
-                Some(Err(e)) => Err(Error::protocol(e).into()),
-                _ => Err(Failure::new(FlStatus::Internal, "decoder queue changed")),
-            },
-            Some(Ok(_)) => {
-                let frames = d.take_run();
-                *batch = FlIdigiBatch {
-                    frames: frames.as_ptr(),
-                    len: frames.len(),
-                };
-                Ok(FlStatus::Ok)
-            }
-        }
+        Ok(FlStatus::Ok)
     })
 }
 
@@ -467,21 +509,43 @@ pub unsafe extern "C" fn fl_inflate(
 mod tests {
     use super::*;
 
-    fn take_all(d: *mut FlIdigiDecoder) -> Vec<Result<FlIdigiFrame, String>> {
-        let mut got = Vec::new();
-        loop {
-            let mut frame = FlIdigiFrame::EMPTY;
-            // SAFETY: a live decoder and a local frame.
-            match unsafe { fl_idigi_decoder_next(d, &mut frame) } {
-                FlStatus::Ok => got.push(Ok(frame)),
-                FlStatus::End => return got,
-                FlStatus::Protocol => {
-                    // SAFETY: a valid C string.
-                    let text = unsafe { std::ffi::CStr::from_ptr(crate::fl_last_error()) };
-                    got.push(Err(text.to_string_lossy().into_owned()));
-                }
-                other => panic!("{other:?}"),
+    /// A decoder with the default limits.
+    fn decoder() -> *mut FlIdigiDecoder {
+        let mut d = std::ptr::null_mut();
+        // SAFETY: out-parameter on the stack; NULL limits mean defaults.
+        assert_eq!(
+            unsafe { fl_idigi_decoder_new(std::ptr::null(), &mut d) },
+            FlStatus::Ok
+        );
+        d
+    }
+
+    /// Feed `data`; the entries, each with its payload (or error text) copied out.
+    fn feed(d: *mut FlIdigiDecoder, data: &[u8]) -> Vec<(FlIdigiEntry, Vec<u8>)> {
+        let mut batch = FlIdigiBatch::EMPTY;
+        // SAFETY: a live decoder, `data` and a local batch; the batch is read before the next call.
+        unsafe {
+            assert_eq!(
+                fl_idigi_decoder_feed(d, data.as_ptr(), data.len(), &mut batch),
+                FlStatus::Ok
+            );
+            if batch.len == 0 {
+                return Vec::new();
             }
+            let bytes = std::slice::from_raw_parts(batch.bytes, batch.bytes_len);
+            let entries = std::slice::from_raw_parts(batch.entries, batch.len);
+            entries
+                .iter()
+                .map(|e| {
+                    let (source, span) = match e.result {
+                        FlStatus::Ok if e.payload_in_input => (data, e.payload),
+                        FlStatus::Ok => (bytes, e.payload),
+                        _ => (bytes, e.error),
+                    };
+                    let range = span.offset as usize..(span.offset + span.len) as usize;
+                    (*e, source[range].to_vec())
+                })
+                .collect()
         }
     }
 
@@ -490,65 +554,84 @@ mod tests {
         let mut stream = codec::encode_publish(0x01a7, 2, 1, 1, b"{\"a\":1}").unwrap();
         stream.extend(codec::encode_publish_raw(7, 1, 1, 1, b"\x78\x9c\xff").unwrap());
         stream.extend(codec::encode_ack(300, 200));
-        let mut d = std::ptr::null_mut();
-        // SAFETY: out-parameter on the stack; NULL limits mean defaults.
-        assert_eq!(
-            unsafe { fl_idigi_decoder_new(std::ptr::null(), &mut d) },
-            FlStatus::Ok
-        );
-        for byte in &stream {
-            let mut ready = 0;
-            // SAFETY: one live byte.
-            let status = unsafe { fl_idigi_decoder_feed(d, byte, 1, &mut ready) };
-            assert_eq!(status, FlStatus::Ok);
-        }
-        let got = take_all(d);
+        let d = decoder();
+        let got: Vec<_> = stream.iter().flat_map(|b| feed(d, &[*b])).collect();
         assert_eq!(got.len(), 3);
-        let first = got[0].as_ref().unwrap();
+        let (first, payload) = &got[0];
         assert_eq!(
             (first.block_id, first.count, first.compression),
             (0x01a7, 2, 1)
         );
-        assert_eq!(first.payload.len, 7);
-        assert!(got[1].as_ref().unwrap_err().contains("invalid deflate"));
-        let ack = got[2].as_ref().unwrap();
+        assert_eq!(payload, b"{\"a\":1}");
+        assert_eq!(got[1].0.result, FlStatus::Protocol);
+        assert!(String::from_utf8_lossy(&got[1].1).contains("invalid deflate"));
+        let ack = got[2].0;
         assert_eq!((ack.message_type, ack.block_id, ack.status), (4, 300, 200));
         // SAFETY: from fl_idigi_decoder_new; freed once.
         unsafe { fl_idigi_decoder_free(d) };
     }
 
     #[test]
-    fn take_hands_out_runs_between_errors() {
+    fn one_feed_one_batch_in_stream_order() {
         let mut stream = codec::encode_connect_request("jürgen", "pw", 7).unwrap();
         stream.extend(codec::encode_publish(1, 1, 1, 1, b"{\"a\":1}").unwrap());
         stream.extend(codec::encode_publish_raw(2, 1, 1, 1, b"\x78\x9c\xff").unwrap());
-        stream.extend(codec::encode_publish(3, 1, 0, 0, b"").unwrap());
-        let mut d = std::ptr::null_mut();
-        let mut batch = FlIdigiBatch {
-            frames: std::ptr::null(),
-            len: 0,
-        };
-        // SAFETY: live pointers throughout; views read before the next call.
+        stream.extend(codec::encode_publish(3, 1, 0, 0, b"<a/>").unwrap());
+        let d = decoder();
+        let got = feed(d, &stream);
+        let kinds: Vec<_> = got
+            .iter()
+            .map(|(e, _)| (e.result, e.message_type))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (FlStatus::Ok, 1),
+                (FlStatus::Ok, 3),
+                (FlStatus::Protocol, 0),
+                (FlStatus::Ok, 3)
+            ]
+        );
+        assert_eq!(got[1].1, b"{\"a\":1}");
+        assert!(!got[1].0.payload_in_input);
+        // The uncompressed payload is a span of the data fed, not a copy.
+        let plain = got[3].0;
+        assert!(plain.payload_in_input);
+        assert_eq!(&stream[plain.payload.offset as usize..][..4], b"<a/>");
+        // Credentials are spans of the batch's bytes.
+        let mut batch = FlIdigiBatch::EMPTY;
+        // SAFETY: live pointers; the batch is read before the next call.
         unsafe {
-            assert_eq!(fl_idigi_decoder_new(std::ptr::null(), &mut d), FlStatus::Ok);
-            let ready = std::ptr::null_mut();
+            let tail = codec::encode_connect_request("u", "secret", 1).unwrap();
+            fl_idigi_decoder_feed(d, tail.as_ptr(), tail.len(), &mut batch);
+            let entry = &*batch.entries;
+            let bytes = std::slice::from_raw_parts(batch.bytes, batch.bytes_len);
+            let span = entry.password;
             assert_eq!(
-                fl_idigi_decoder_feed(d, stream.as_ptr(), stream.len(), ready),
+                &bytes[span.offset as usize..][..span.len as usize],
+                b"secret"
+            );
+            assert_eq!(
+                fl_idigi_decoder_feed(d, std::ptr::null(), 0, &mut batch),
                 FlStatus::Ok
             );
-            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Ok);
-            assert_eq!(batch.len, 2);
-            let frames = std::slice::from_raw_parts(batch.frames, batch.len);
-            let user = std::slice::from_raw_parts(frames[0].username.data, frames[0].username.len);
-            assert_eq!(user, "jürgen".as_bytes());
-            let payload = std::slice::from_raw_parts(frames[1].payload.data, frames[1].payload.len);
-            assert_eq!(payload, b"{\"a\":1}");
-            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Protocol);
-            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::Ok);
-            assert_eq!(batch.len, 1);
-            assert_eq!(fl_idigi_decoder_take(d, &mut batch), FlStatus::End);
+            assert_eq!(batch.len, 0);
             fl_idigi_decoder_free(d);
         }
+    }
+
+    #[test]
+    fn an_outsized_feed_gives_its_memory_back() {
+        let big = codec::encode_publish(1, 1, 1, 1, &vec![b'x'; 4 << 20]).unwrap();
+        let d = decoder();
+        assert_eq!(feed(d, &big)[0].1.len(), 4 << 20);
+        // SAFETY: from fl_idigi_decoder_new, not used by anything else.
+        let bytes = |d: *mut FlIdigiDecoder| unsafe { (*d).bytes.capacity() };
+        assert!(bytes(d) >= 4 << 20);
+        assert_eq!(feed(d, &codec::encode_ack(1, 200)).len(), 1);
+        assert!(bytes(d) <= RETAIN_BYTES, "{}", bytes(d));
+        // SAFETY: from fl_idigi_decoder_new; freed once.
+        unsafe { fl_idigi_decoder_free(d) };
     }
 
     #[test]
@@ -562,11 +645,17 @@ mod tests {
         let status = unsafe { fl_idigi_decoder_new(&limits, &mut d) };
         assert_eq!(status, FlStatus::InvalidArgument);
         assert!(d.is_null());
-        // SAFETY: NULL decoder is checked.
-        let status = unsafe {
-            fl_idigi_decoder_feed(std::ptr::null_mut(), b"x".as_ptr(), 1, std::ptr::null_mut())
-        };
+        let mut batch = FlIdigiBatch::EMPTY;
+        // SAFETY: NULL decoder and NULL batch are checked.
+        let status =
+            unsafe { fl_idigi_decoder_feed(std::ptr::null_mut(), b"x".as_ptr(), 1, &mut batch) };
         assert_eq!(status, FlStatus::NullPointer);
+        let d = decoder();
+        // SAFETY: a live decoder; NULL batch is checked.
+        let status = unsafe { fl_idigi_decoder_feed(d, b"x".as_ptr(), 1, std::ptr::null_mut()) };
+        assert_eq!(status, FlStatus::NullPointer);
+        // SAFETY: from fl_idigi_decoder_new; freed once.
+        unsafe { fl_idigi_decoder_free(d) };
         let mut ack = [0u8; 4];
         // SAFETY: a 4-byte buffer declared as such.
         let status = unsafe { fl_idigi_encode_ack(1, 200, ack.as_mut_ptr(), ack.len()) };

@@ -26,8 +26,6 @@ pub mod myqtthub;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlStatus {
     Ok = 0,
-    /// `fl_idigi_decoder_next` has no frame left: feed more bytes.
-    End = 1,
     /// An argument was unusable (not UTF-8, out of range, unencodable).
     InvalidArgument = -1,
     /// The input violates the protocol or format (malformed frame, corrupt payload).
@@ -56,6 +54,7 @@ pub struct FlSlice {
 }
 
 impl FlSlice {
+    #[cfg(test)]
     const EMPTY: FlSlice = FlSlice {
         data: std::ptr::null(),
         len: 0,

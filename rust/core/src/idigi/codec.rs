@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use flate2::write::ZlibEncoder;
 use std::io::Write;
@@ -318,9 +319,29 @@ impl AsRef<[u8]> for PendingPayload<'_> {
     }
 }
 
+/// An uncompressed payload left in the caller's buffer (by [`FrameDecoder::feed_borrowing`]).
+struct PlainPayload<'a> {
+    /// Where its frame sits in the output.
+    slot: usize,
+    /// Where the payload starts in the data fed.
+    start: usize,
+    payload: &'a [u8],
+}
+
+/// Where an uncompressed payload lies in the data given to [`FrameDecoder::feed_borrowing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BorrowedPayload {
+    /// The frame's index in `out`; its `payload` was left empty.
+    pub slot: usize,
+    /// The payload's bytes in the data fed.
+    pub range: Range<usize>,
+}
+
 /// The compressed payloads one [`FrameDecoder::frame`] call left for [`FrameDecoder::inflate`].
 pub struct PendingInflate<'a> {
     payloads: Vec<PendingPayload<'a>>,
+    /// Uncompressed payloads not copied yet (only when borrowing).
+    plain: Vec<PlainPayload<'a>>,
 }
 
 impl PendingInflate<'_> {
@@ -380,10 +401,39 @@ impl FrameDecoder {
         self.inflate(pending, out);
     }
 
+    /// Like [`feed`](Self::feed), without copying the uncompressed payloads that arrived whole
+    /// in `data`: their frames' `payload` stays empty and `borrowed` gets where they lie in
+    /// `data` (in stream order). A caller that keeps `data` hands them on with no copy at all.
+    pub fn feed_borrowing(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<Decoded>,
+        borrowed: &mut Vec<BorrowedPayload>,
+    ) {
+        let pending = self.frame_into(data, out, true);
+        let plain = self.settle(pending, out);
+        borrowed.extend(plain.into_iter().map(|p| BorrowedPayload {
+            slot: p.slot,
+            range: p.start..p.start + p.payload.len(),
+        }));
+    }
+
     /// First half of [`feed`](Self::feed): appends every frame `data` completes to `out`, a
     /// compressed PublishMessage as a placeholder with an empty payload, and returns those
     /// payloads. Pass them to [`inflate`](Self::inflate) with the same `out` before reading it.
-    pub fn frame<'a>(&mut self, mut data: &'a [u8], out: &mut Vec<Decoded>) -> PendingInflate<'a> {
+    pub fn frame<'a>(&mut self, data: &'a [u8], out: &mut Vec<Decoded>) -> PendingInflate<'a> {
+        self.frame_into(data, out, false)
+    }
+
+    /// [`frame`](Self::frame); with `borrow`, uncompressed payloads that arrived whole are
+    /// left in `data` and listed in the result instead of copied.
+    fn frame_into<'a>(
+        &mut self,
+        mut data: &'a [u8],
+        out: &mut Vec<Decoded>,
+        borrow: bool,
+    ) -> PendingInflate<'a> {
+        let total = data.len();
         // What the last feed held back goes first, in order.
         let base = out.len();
         let mut pending = PendingInflate {
@@ -394,6 +444,7 @@ impl FrameDecoder {
                     ..p
                 })
                 .collect(),
+            plain: Vec::new(),
         };
         out.append(&mut self.held);
         while !data.is_empty() {
@@ -435,10 +486,11 @@ impl FrameDecoder {
                     let (message_type, size) = (*message_type, *size);
                     if self.body.is_empty() && data.len() >= size {
                         // Whole frame present: decode in place, no copy into the buffer.
+                        let at = borrow.then_some(total - data.len());
                         let body = Cow::Borrowed(&data[..size]);
                         data = &data[size..];
                         self.state = State::Header;
-                        finish_frame(message_type, body, out, &mut pending);
+                        finish_frame(message_type, body, at, out, &mut pending);
                     } else {
                         let take = (size - self.body.len()).min(data.len());
                         if let Err(e) = grow(&mut self.body, take, size) {
@@ -452,7 +504,7 @@ impl FrameDecoder {
                         if self.body.len() == size {
                             let body = Cow::Owned(std::mem::take(&mut self.body));
                             self.state = State::Header;
-                            finish_frame(message_type, body, out, &mut pending);
+                            finish_frame(message_type, body, None, out, &mut pending);
                         }
                     }
                 }
@@ -465,7 +517,21 @@ impl FrameDecoder {
     /// reason it could not be inflated, in its frame's place in `out`. Past the feed's inflate
     /// budget, the remaining frames move from `out` into the decoder for the next feed.
     pub fn inflate(&mut self, pending: PendingInflate<'_>, out: &mut Vec<Decoded>) {
-        let mut payloads = pending.payloads;
+        for p in self.settle(pending, out) {
+            fill_plain(&p, out);
+        }
+    }
+
+    /// [`inflate`](Self::inflate), returning the borrowed uncompressed payloads still in `out`.
+    fn settle<'a>(
+        &mut self,
+        pending: PendingInflate<'a>,
+        out: &mut Vec<Decoded>,
+    ) -> Vec<PlainPayload<'a>> {
+        let PendingInflate {
+            mut payloads,
+            mut plain,
+        } = pending;
         let cap = self.limits.max_inflated_frame;
         // Inflate in waves whose worst case fits what is left of the budget, measuring after
         // each wave. The first payload of a feed always goes (so every frame gets through);
@@ -491,8 +557,16 @@ impl FrameDecoder {
             done = end;
         }
         if done < payloads.len() {
+            let first = payloads[done].slot;
+            // Held frames outlive `data`: their uncompressed payloads are copied now.
+            let kept = plain.partition_point(|p| p.slot < first);
+            for p in &plain[kept..] {
+                fill_plain(p, out);
+            }
+            plain.truncate(kept);
             self.hold(payloads.split_off(done), out);
         }
+        plain
     }
 
     /// Frames from the first unfinished payload on wait for the next feed, compressed bytes
@@ -604,10 +678,23 @@ fn grow(body: &mut Vec<u8>, take: usize, size: usize) -> Result<(), CodecError> 
         .map_err(|_| out_of_memory(target))
 }
 
-/// Decode one complete body into `out`; a compressed payload is queued in `pending` instead.
+/// Copy a borrowed uncompressed payload into its frame (a failed allocation fails the frame).
+fn fill_plain(p: &PlainPayload<'_>, out: &mut [Decoded]) {
+    if let Some(slot) = out.get_mut(p.slot) {
+        match (copied(p.payload), &mut *slot) {
+            (Ok(payload), Ok(Message::Publish(publish))) => publish.payload = payload,
+            (Err(e), slot) => *slot = Err(e),
+            (Ok(_), _) => {}
+        }
+    }
+}
+
+/// Decode one complete body into `out`; a compressed payload is queued in `pending` instead,
+/// and so is an uncompressed one when `borrowed_at` says where the body lies in the data fed.
 fn finish_frame<'a>(
     message_type: u16,
     body: Cow<'a, [u8]>,
+    borrowed_at: Option<usize>,
     out: &mut Vec<Decoded>,
     pending: &mut PendingInflate<'a>,
 ) {
@@ -630,13 +717,21 @@ fn finish_frame<'a>(
                 });
                 Ok(Message::Publish(publish))
             }
-            Ok(mut publish) => match body {
-                Cow::Borrowed(b) => copied(&b[PUBLISH_PREFIX_LEN..]).map(|payload| {
+            Ok(mut publish) => match (body, borrowed_at) {
+                (Cow::Borrowed(b), Some(at)) => {
+                    pending.plain.push(PlainPayload {
+                        slot: out.len(),
+                        start: at + PUBLISH_PREFIX_LEN,
+                        payload: &b[PUBLISH_PREFIX_LEN..],
+                    });
+                    Ok(Message::Publish(publish))
+                }
+                (Cow::Borrowed(b), None) => copied(&b[PUBLISH_PREFIX_LEN..]).map(|payload| {
                     publish.payload = payload;
                     Message::Publish(publish)
                 }),
                 // A reassembled body becomes the payload: no second allocation for big frames.
-                Cow::Owned(mut b) => {
+                (Cow::Owned(mut b), _) => {
                     b.drain(..PUBLISH_PREFIX_LEN);
                     publish.payload = b;
                     Ok(Message::Publish(publish))
@@ -964,6 +1059,46 @@ mod tests {
         assert_eq!(all[..6].to_vec(), decode_one_by_one(&stream)[..6].to_vec());
         assert!(matches!(all[6], Ok(Message::Ack { block_id: 5, .. })));
         assert!(d.at_boundary());
+    }
+
+    #[test]
+    fn borrowed_payloads_are_where_feed_would_copy_them_from() {
+        // Plain payloads between compressed ones a small budget holds back, cut mid-frame.
+        let mut stream = mixed_stream(&[42]);
+        for i in 0..6u16 {
+            let big = vec![b'a' + i as u8; 100_000];
+            stream.extend(encode_publish(i, 1, COMPRESSION_ZLIB, FORMAT_XML, &big).unwrap());
+            stream.extend(encode_publish(i, 1, COMPRESSION_NONE, FORMAT_XML, &big[..900]).unwrap());
+        }
+        let limits = DecoderLimits {
+            max_frame: 1 << 20,
+            max_inflated_frame: 100_000,
+            max_inflated_per_feed: 250_000,
+        };
+        for chunk in [stream.len(), 64 << 10, 7919] {
+            let (mut copying, mut borrowing) =
+                (FrameDecoder::new(limits), FrameDecoder::new(limits));
+            let (mut expected, mut got, mut borrowed) = (Vec::new(), Vec::new(), Vec::new());
+            let mut lent = 0;
+            let feeds = stream.chunks(chunk).chain(std::iter::repeat_n(&[][..], 8));
+            for data in feeds {
+                copying.feed(data, &mut expected);
+                let base = got.len();
+                borrowing.feed_borrowing(data, &mut got, &mut borrowed);
+                for b in borrowed.drain(..) {
+                    assert!(b.slot >= base);
+                    let Ok(Message::Publish(p)) = &mut got[b.slot] else {
+                        panic!("slot {} is no PublishMessage", b.slot);
+                    };
+                    assert!(p.payload.is_empty() && p.compression == COMPRESSION_NONE);
+                    p.payload = data[b.range].to_vec();
+                    lent += 1;
+                }
+                assert_eq!(got, expected, "chunk {chunk}");
+            }
+            assert!(borrowing.at_boundary() && borrowing.backlog() == 0);
+            assert!(lent > 0, "chunk {chunk}");
+        }
     }
 
     #[test]

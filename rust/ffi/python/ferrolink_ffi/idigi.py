@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple, Union
 
-from ._abi import check, consume, failure, ffi, lib, view
+from ._abi import check, consume, ffi, lib
 from .errors import InvalidArgumentError, ProtocolError
 
 __all__ = [
@@ -82,15 +82,37 @@ class ConnectionResponse(NamedTuple):
     type: int = CONNECTION_RESPONSE
 
 
-class PublishMessage(NamedTuple):
-    """One block of events; ``payload`` is already decompressed."""
+def _field(index: int) -> Any:
+    return property(lambda self: self._fields[index])
 
-    block_id: int
-    count: int  # type: ignore[assignment]  # the protocol's name; shadows tuple.count
-    compression: int
-    format: int
-    payload: bytes
-    type: int = PUBLISH_MESSAGE
+
+class PublishMessage:
+    """One block of events; ``payload`` is already decompressed.
+
+    A decoded frame holds its payload as a range of a bytes object the decoder made no copy
+    of (the data fed, for an uncompressed payload that arrived whole) or one copy per feed
+    (the rest), and ``payload`` slices it out when read: decoding copies no payload, and a
+    frame keeps that object alive as long as the frame lives.
+    """
+
+    # block_id, count, compression, format, then the payload as (bytes, start, end): one
+    # tuple, so building a frame is one allocation and the frame stays immutable.
+    __slots__ = ("_fields",)
+    _fields: tuple[int, int, int, int, bytes, int, int]
+    block_id: int = _field(0)
+    count: int = _field(1)
+    compression: int = _field(2)
+    format: int = _field(3)
+    type = PUBLISH_MESSAGE
+
+    def __init__(self, block_id: int, count: int, compression: int, format: int, payload: bytes):
+        data = bytes(payload)
+        _set(self, "_fields", (block_id, count, compression, format, data, 0, len(data)))
+
+    @property
+    def payload(self) -> bytes:
+        _, _, _, _, data, start, end = self._fields
+        return data if start == 0 and end == len(data) else data[start:end]
 
     @property
     def text(self) -> str:
@@ -100,6 +122,47 @@ class PublishMessage(NamedTuple):
     @property
     def is_json(self) -> bool:
         return self.format == FORMAT_JSON
+
+    def _key(self) -> tuple[int, int, int, int, bytes]:
+        return (*self._fields[:4], self.payload)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not PublishMessage:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = zip(("block_id", "count", "compression", "format", "payload"), self._key())
+        return f"PublishMessage({', '.join(f'{k}={v!r}' for k, v in fields)}, type={self.type})"
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int, int, int, bytes]]:
+        return (PublishMessage, self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"PublishMessage is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"PublishMessage is immutable: cannot delete {name!r}")
+
+
+_set = object.__setattr__
+_new = object.__new__
+
+
+def _publish(e: Any, data: bytes) -> PublishMessage:
+    """A PublishMessage whose payload is entry ``e``'s payload span of ``data``."""
+    frame = _new(PublishMessage)
+    span = e.payload
+    start = span.offset
+    _set(
+        frame,
+        "_fields",
+        (e.block_id, e.count, e.compression, e.format, data, start, start + span.len),
+    )
+    return frame
 
 
 class PublishMessageReceived(NamedTuple):
@@ -129,18 +192,21 @@ class FrameError(ProtocolError):
         self.errors = errors
 
 
-def _frame(f: Any) -> Frame:
-    kind = f.message_type
-    if kind == PUBLISH_MESSAGE:
-        return PublishMessage(f.block_id, f.count, f.compression, f.format, view(f.payload))
+def _text(held: bytes, span: Any) -> str:
+    return held[span.offset : span.offset + span.len].decode("utf-8")
+
+
+def _frame(e: Any, held: bytes) -> Frame:
+    """Any frame but a PublishMessage, from its batch entry."""
+    kind = e.message_type
     if kind == PUBLISH_MESSAGE_RECEIVED:
-        return PublishMessageReceived(f.block_id, f.status)
+        return PublishMessageReceived(e.block_id, e.status)
     if kind == CONNECTION_RESPONSE:
-        return ConnectionResponse(f.status, f.version)
+        return ConnectionResponse(e.status, e.version)
     if kind == CONNECTION_REQUEST:
-        user, password = view(f.username).decode(), view(f.password).decode()
-        return ConnectionRequest(f.version, user, password, f.monitor_id)
-    return UnknownMessage(kind, f.size)
+        user, password = _text(held, e.username), _text(held, e.password)
+        return ConnectionRequest(e.version, user, password, e.monitor_id)
+    return UnknownMessage(kind, e.size)
 
 
 class FrameDecoder:
@@ -192,23 +258,28 @@ class FrameDecoder:
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Frame]:
         if type(data) is not bytes:
+            # An immutable copy: uncompressed payloads stay in it, uncopied.
             data = bytes(data)
         frames: list[Frame] = []
         errors: list[str] = []
-        decoder, batch = self._decoder, self._batch
+        batch = self._batch
         with self._lock:
-            check(lib.fl_idigi_decoder_feed(decoder, data, len(data), ffi.NULL))
-            while True:
-                status = lib.fl_idigi_decoder_take(decoder, batch)
-                if status == lib.FL_STATUS_OK:
-                    run = batch.frames
-                    frames += [_frame(run[i]) for i in range(batch.len)]
-                elif status == lib.FL_STATUS_END:
-                    break
-                elif status == lib.FL_STATUS_PROTOCOL:
-                    errors.append(str(failure(status)))
+            # One call per feed: the batch holds every result, valid until the next call.
+            check(lib.fl_idigi_decoder_feed(self._decoder, data, len(data), batch))
+            count = batch.len
+            if not count:
+                return frames
+            entries = batch.entries
+            # The batch's bytes (inflated payloads, credentials, errors) die with it: one copy.
+            held = ffi.buffer(batch.bytes, batch.bytes_len)[:] if batch.bytes_len else b""
+            for i in range(count):
+                e = entries[i]
+                if e.result:
+                    errors.append(_text(held, e.error))
+                elif e.message_type == PUBLISH_MESSAGE:
+                    frames.append(_publish(e, data if e.payload_in_input else held))
                 else:
-                    raise failure(status)
+                    frames.append(_frame(e, held))
         if errors:
             raise FrameError("; ".join(errors), frames, errors)
         return frames
