@@ -195,7 +195,7 @@ pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
 /// elsewhere stays in the text) and where the next line starts, searching from `from`.
 #[inline]
 fn line_end(bytes: &[u8], start: usize, from: usize) -> (usize, Option<usize>) {
-    match newline(bytes, from) {
+    match find(bytes, from, b'\n') {
         Some(nl) if nl > start && bytes[nl - 1] == b'\r' => (nl - 1, Some(nl + 1)),
         Some(nl) => (nl, Some(nl + 1)),
         None => (bytes.len(), None),
@@ -230,30 +230,30 @@ fn word(chunk: &[u8]) -> u64 {
     <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes)
 }
 
-/// The first `\n` at or after `from`. Response lines are short: their first bytes are
+/// The first `needle` at or after `from`. Response lines are short: their first bytes are
 /// searched eight at a time in a plain register, where memchr's vector set-up would cost
 /// more than the search; memchr takes over for a longer line.
 #[inline]
-fn newline(bytes: &[u8], from: usize) -> Option<usize> {
+fn find(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
     const SHORT: usize = 96;
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let needles = u64::from_ne_bytes([needle; 8]);
     let mut at = from;
     while at < from + SHORT {
         let Some(Ok(chunk)) = bytes.get(at..at + 8).map(<[u8; 8]>::try_from) else {
             break;
         };
-        // A zero byte of `chunk ^ LFS` is a `\n`; the lowest flagged byte is the first one
-        // (flags above a real zero may be false, never below it).
-        let x = u64::from_le_bytes(chunk) ^ LFS;
+        // A zero byte of `chunk ^ needles` is a needle; the lowest flagged byte is the first
+        // one (flags above a real zero may be false, never below it).
+        let x = u64::from_le_bytes(chunk) ^ needles;
         let flags = x.wrapping_sub(ONES) & !x & HIGHS;
         if flags != 0 {
             return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    memchr(b'\n', bytes.get(at..)?).map(|i| at + i)
+    memchr(needle, bytes.get(at..)?).map(|i| at + i)
 }
 
 /// A line in a run of one column's lines (list pages give each column as one run), when the
@@ -358,7 +358,7 @@ fn is_blank(b: u8) -> bool {
 /// value's trailing spaces and tabs removed.
 fn split_line<T: Text + ?Sized>(line: &T) -> Option<(&T, &T)> {
     let bytes = line.as_bytes();
-    let eq = memchr(b'=', bytes)?;
+    let eq = find(bytes, 0, b'=')?;
     let key_end = bytes[..eq]
         .iter()
         .rposition(|&b| !is_blank(b))
@@ -389,7 +389,7 @@ fn property_name<T: Text + ?Sized>(key: &T) -> Option<&T> {
     if bytes.len() < n || !bytes[..n].eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
-    let close = memchr(b']', &bytes[n..])?;
+    let close = find(bytes, n, b']')? - n;
     key.cut(n..n + close)
 }
 
@@ -598,22 +598,24 @@ mod tests {
     }
 
     #[test]
-    fn newline_finds_the_first_line_feed() {
+    fn find_gives_the_first_needle() {
         let text = b"a\nb\n";
-        assert_eq!(newline(text, 0), Some(1));
-        assert_eq!(newline(text, 2), Some(3));
-        assert_eq!(newline(text, 4), None);
-        assert_eq!(newline(text, 9), None);
-        for len in 0..80 {
-            for at in 0..len {
-                let mut line = vec![b'x'; len];
-                line[at] = b'\n';
-                // A \x0b after the \n: the byte a borrow would flag falsely.
-                if at + 1 < len {
-                    line[at + 1] = 0x0b;
+        assert_eq!(find(text, 0, b'\n'), Some(1));
+        assert_eq!(find(text, 2, b'\n'), Some(3));
+        assert_eq!(find(text, 4, b'\n'), None);
+        assert_eq!(find(text, 9, b'\n'), None);
+        for needle in [b'\n', b'=', b']', 0, 0xff] {
+            for len in 0..200 {
+                for at in 0..len {
+                    let mut line = vec![b'x'; len];
+                    line[at] = needle;
+                    // The byte a borrow would flag falsely, just after the needle.
+                    if at + 1 < len {
+                        line[at + 1] = needle ^ 0x01;
+                    }
+                    assert_eq!(find(&line, 0, needle), Some(at), "{needle} {len} {at}");
+                    assert_eq!(find(&line, at + 1, needle), None, "{needle} {len} {at}");
                 }
-                assert_eq!(newline(&line, 0), Some(at), "{len} {at}");
-                assert_eq!(newline(&line, at + 1), None, "{len} {at}");
             }
         }
     }
