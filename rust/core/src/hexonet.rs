@@ -280,10 +280,7 @@ fn run_line<'a, T: Text + ?Sized>(
     }
     let (end, next) = line_end(bytes, start, eq.min(bytes.len()));
     if eq < end && bytes[eq] == b'=' {
-        if let Some(value) = text
-            .cut(start..end)
-            .and_then(|line| value_from(line, eq + 1 - start))
-        {
+        if let Some(value) = text.cut(trimmed(bytes, eq + 1, end)) {
             values.push((column, value));
         }
     }
@@ -368,17 +365,20 @@ fn split_line<T: Text + ?Sized>(line: &T) -> Option<(&T, &T)> {
 
 /// The value of a line from `start` (just after its `=`): spaces and tabs trimmed.
 fn value_from<T: Text + ?Sized>(line: &T, start: usize) -> Option<&T> {
-    let bytes = line.as_bytes();
-    let mut value_start = start;
-    while value_start < bytes.len() && is_blank(bytes[value_start]) {
-        value_start += 1;
-    }
-    let mut value_end = bytes.len();
-    while value_end > value_start && is_blank(bytes[value_end - 1]) {
-        value_end -= 1;
-    }
     // All cut points sit next to ASCII bytes, so they are char boundaries.
-    line.cut(value_start..value_end)
+    line.cut(trimmed(line.as_bytes(), start, line.as_bytes().len()))
+}
+
+/// `start..end` without the spaces and tabs at either end.
+#[inline]
+fn trimmed(bytes: &[u8], mut start: usize, mut end: usize) -> std::ops::Range<usize> {
+    while start < end && is_blank(bytes[start]) {
+        start += 1;
+    }
+    while end > start && is_blank(bytes[end - 1]) {
+        end -= 1;
+    }
+    start..end
 }
 
 /// The text inside the first brackets of a `PROPERTY[...]` key (prefix matched
