@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use memchr::{memchr, memmem};
+use memchr::{memchr, memchr2, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
 /// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII
@@ -230,38 +230,65 @@ fn word(chunk: &[u8]) -> u64 {
     <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes)
 }
 
-/// The first `needle` at or after `from`. Response lines are short: their first bytes are
-/// searched eight at a time in a plain register, where memchr's vector set-up would cost
-/// more than the search; memchr takes over for a longer line.
+/// The first `needle` at or after `from` (see [`find_with`]).
 #[inline]
 fn find(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    find_with(
+        bytes,
+        from,
+        |word| flags(word, needle),
+        |rest| memchr(needle, rest),
+    )
+}
+
+/// The first `a` or `b` at or after `from` (see [`find_with`]).
+#[inline]
+fn find_either(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    let both = |word| flags(word, a) | flags(word, b);
+    find_with(bytes, from, both, |rest| memchr2(a, b, rest))
+}
+
+/// The first byte at or after `from` that `flag` marks. Response lines are short: their first
+/// bytes are searched eight at a time in a plain register, where memchr's vector set-up would
+/// cost more than the search; `far` (memchr) takes over for a longer line.
+#[inline]
+fn find_with(
+    bytes: &[u8],
+    from: usize,
+    flag: impl Fn(u64) -> u64,
+    far: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
     const SHORT: usize = 96;
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let needles = u64::from_ne_bytes([needle; 8]);
     let mut at = from;
     while at < from + SHORT {
         let Some(Ok(chunk)) = bytes.get(at..at + 8).map(<[u8; 8]>::try_from) else {
             break;
         };
-        // A zero byte of `chunk ^ needles` is a needle; the lowest flagged byte is the first
-        // one (flags above a real zero may be false, never below it).
-        let x = u64::from_le_bytes(chunk) ^ needles;
-        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        let marked = flag(u64::from_le_bytes(chunk));
+        if marked != 0 {
+            return Some(at + (marked.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    memchr(needle, bytes.get(at..)?).map(|i| at + i)
+    far(bytes.get(at..)?).map(|i| at + i)
+}
+
+/// The high bit of every byte of `word` (little-endian) that equals `needle`, exact up to
+/// the first one: a flag above a real match may be false, never below it, so the lowest
+/// flag is the first match (and the lowest of two needles' flags, the first of either).
+#[inline]
+fn flags(word: u64, needle: u8) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let x = word ^ u64::from_ne_bytes([needle; 8]);
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// A line in a run of one column's lines (list pages give each column as one run), when the
 /// line at `start` begins with that column's `PROPERTY[NAME]` prefix as written: its value
 /// (if it has an `=`) is added to `values`, and the result is where the next line starts.
 /// The same result as the general path, since the prefix holds no `=` and ends the key's
-/// name; only the value is searched for, and the `=` follows the `[N]` index within a few
-/// bytes: a plain scan beats memchr.
+/// name; only the value is searched for.
 #[inline]
 fn run_line<'a, T: Text + ?Sized>(
     text: &'a T,
@@ -274,11 +301,9 @@ fn run_line<'a, T: Text + ?Sized>(
     if !has_prefix(bytes.get(start..)?, prefix) {
         return None;
     }
-    let mut eq = start + prefix.len();
-    while eq < bytes.len() && bytes[eq] != b'=' && bytes[eq] != b'\n' {
-        eq += 1;
-    }
-    let (end, next) = line_end(bytes, start, eq.min(bytes.len()));
+    // The `=`, or the line's end when it has none.
+    let eq = find_either(bytes, start + prefix.len(), b'=', b'\n').unwrap_or(bytes.len());
+    let (end, next) = line_end(bytes, start, eq);
     if eq < end && bytes[eq] == b'=' {
         if let Some(value) = text.cut(trimmed(bytes, eq + 1, end)) {
             values.push((column, value));
@@ -581,6 +606,23 @@ pub fn post_data(connection: &Connection<'_>, block: &str, secured: bool) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_either_gives_the_first_of_two() {
+        for len in 1..120 {
+            for at in 0..len {
+                let mut line = vec![b'x'; len];
+                line[at] = b'=';
+                if at + 1 < len {
+                    line[at + 1] = b'\n';
+                }
+                assert_eq!(find_either(&line, 0, b'=', b'\n'), Some(at), "{len} {at}");
+                line[at] = b'\n';
+                assert_eq!(find_either(&line, 0, b'=', b'\n'), Some(at), "{len} {at}");
+                assert_eq!(find_either(&line, at + 2, b'=', b'\n'), None, "{len} {at}");
+            }
+        }
+    }
 
     #[test]
     fn has_prefix_is_starts_with() {
