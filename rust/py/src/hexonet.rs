@@ -74,9 +74,11 @@ pub fn hexonet_parse<'py>(
     py: Python<'py>,
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if let Ok(text) = text.extract::<PyBackedStr>() {
-        let parsed = detach_if_long(py, text.len(), || hexonet::parse(&text));
-        return Ok(to_hash(py, &parsed, false, &Values::of(py, &text))?.0);
+    if let Ok(utf8) = text.extract::<PyBackedStr>() {
+        let parsed = detach_if_long(py, utf8.len(), || hexonet::parse(&utf8));
+        // The caller's `str` is the whole text already: values are cut from it, not a copy.
+        let values = Values::cut_from(text.clone(), &utf8);
+        return Ok(to_hash(py, &parsed, false, &values)?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
@@ -221,12 +223,19 @@ enum Values<'py> {
 const CUT_THRESHOLD: usize = 4096;
 
 impl<'py> Values<'py> {
-    /// For values cut from `text` (a `str`); `Each` unless it is long and ASCII.
+    /// For values cut from `text`; `Each` unless it is long and ASCII.
     fn of(py: Python<'py>, text: &str) -> Values<'py> {
         if text.len() < CUT_THRESHOLD {
             return Values::Each;
         }
-        let whole = PyString::new(py, text);
+        Values::cut_from(PyString::new(py, text), text)
+    }
+
+    /// For values cut from `text`, whose `str` is `whole`; `Each` unless it is long and ASCII.
+    fn cut_from(whole: Bound<'py, PyString>, text: &str) -> Values<'py> {
+        if text.len() < CUT_THRESHOLD {
+            return Values::Each;
+        }
         // As many characters as bytes: ASCII (Python checked every byte making the `str`).
         match whole.len() {
             Ok(chars) if chars == text.len() => Values::Cut {
@@ -451,6 +460,9 @@ pub fn hexonet_command<'py>(
     command: &Bound<'py, PyAny>,
 ) -> PyResult<Command<'py>> {
     let flat = PyDict::new(py);
+    // The same command as text, in the dict's order (a repeated key keeps its first place and
+    // takes the last value, as in the dict): each key and value is read from Python once.
+    let mut pairs: Vec<(String, String)> = Vec::new();
     let items = match command.cast_exact::<PyDict>() {
         Ok(dict) => dict.items().into_any(),
         Err(_) => command.call_method0(intern!(py, "items"))?,
@@ -460,21 +472,26 @@ pub fn hexonet_command<'py>(
         if value.is_none() {
             continue;
         }
-        let upper = upper_key(&key)?;
+        let (upper, upper_text) = upper_key(&key)?;
         if value.is_instance_of::<PyList>() {
             for (i, element) in value.try_iter()?.enumerate() {
-                let numbered = upper.add(i.to_string())?;
-                flat.set_item(numbered, one_line(element?.str()?)?)?;
+                let numbered = format!("{upper_text}{i}");
+                let key = PyString::new(py, &numbered).into_any();
+                put(
+                    &flat,
+                    &mut pairs,
+                    (key, numbered),
+                    one_line(element?.str()?)?,
+                )?;
             }
         } else {
             let text = match value.cast_exact::<PyString>() {
                 Ok(text) => text.clone(),
                 Err(_) => value.str()?,
             };
-            flat.set_item(upper, one_line(text)?)?;
+            put(&flat, &mut pairs, (upper, upper_text), one_line(text)?)?;
         }
     }
-    let mut pairs: Vec<(PyBackedStr, PyBackedStr)> = flat.items().extract()?;
     // In the command's order: a server-side ConvertIDN lists the names in this order.
     let idn_keys = pairs
         .iter()
@@ -486,25 +503,47 @@ pub fn hexonet_command<'py>(
     Ok((flat, PyBytes::new(py, body.as_bytes()), idn_keys))
 }
 
-/// `key.upper()`; an upper-case ASCII `str` is returned as itself (no new object).
-fn upper_key<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+/// A Python object with its text.
+type Texted<'py, T> = (Bound<'py, T>, String);
+
+/// `flat[key] = value`, with `pairs` kept the same as text.
+fn put<'py>(
+    flat: &Bound<'py, PyDict>,
+    pairs: &mut Vec<(String, String)>,
+    (key, key_text): Texted<'py, PyAny>,
+    (value, value_text): Texted<'py, PyString>,
+) -> PyResult<()> {
+    // A repeated key is rare: only then is the list searched.
+    let repeated = flat.contains(&key)?;
+    match pairs.iter_mut().find(|(k, _)| repeated && *k == key_text) {
+        Some(pair) => pair.1 = value_text,
+        None => pairs.push((key_text, value_text)),
+    }
+    flat.set_item(key, value)
+}
+
+/// `key.upper()` and its text; an upper-case ASCII `str` is returned as itself (no new
+/// object).
+fn upper_key<'py>(key: &Bound<'py, PyAny>) -> PyResult<Texted<'py, PyAny>> {
     if key.is_exact_instance_of::<PyString>() {
         let text: PyBackedStr = key.extract()?;
         if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_lowercase()) {
-            return Ok(key.clone());
+            return Ok((key.clone(), text.to_string()));
         }
     }
-    key.call_method0(intern!(key.py(), "upper"))
+    let upper = key.call_method0(intern!(key.py(), "upper"))?;
+    let text: PyBackedStr = upper.extract()?;
+    Ok((upper, text.to_string()))
 }
 
-/// `text` without `\r` and `\n`.
-fn one_line(text: Bound<'_, PyString>) -> PyResult<Bound<'_, PyString>> {
+/// `text` without `\r` and `\n`, and its text.
+fn one_line(text: Bound<'_, PyString>) -> PyResult<Texted<'_, PyString>> {
     let s: PyBackedStr = text.extract()?;
     if !s.contains(['\r', '\n']) {
-        return Ok(text);
+        return Ok((text, s.to_string()));
     }
     let stripped: String = s.chars().filter(|&c| c != '\r' && c != '\n').collect();
-    Ok(PyString::new(text.py(), &stripped))
+    Ok((PyString::new(text.py(), &stripped), stripped))
 }
 
 /// The command block: the verbatim text, or the block built from `(KEY, VALUE)` pairs.
