@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import ferrolink.sandbox
 from ferrolink import errors
-from ferrolink.http import Client
+from ferrolink.http import MAX_RESPONSE_BODY, AsyncClient, Client
 from ferrolink.sandbox.echo import EchoService, pattern_bytes
 from ferrolink.sandbox.ports import free_port
 from ferrolink.sandbox.service import Environment
@@ -133,6 +136,50 @@ def test_truncated_body_is_protocol_error(
     echo.faults.truncate_next = 1
     with pytest.raises(errors.ProtocolError):
         client.get(echo_sandbox.url("echo", "https") + "/bytes/100000")
+
+
+@pytest.fixture
+def endless_body() -> Iterator[str]:
+    """A hostile server: every reply is a chunked body that never ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+    chunk = b"%x\r\n" % (1 << 20) + b"x" * (1 << 20) + b"\r\n"
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return  # the test is over
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    while True:
+                        conn.sendall(chunk)
+                except OSError:
+                    pass  # the client gave up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()
+    thread.join(5)
+
+
+def test_a_body_without_end_is_a_protocol_error_not_all_memory(endless_body: str) -> None:
+    limit = f"larger than {MAX_RESPONSE_BODY} bytes"
+    with (
+        Client(timeout=60, trust_env=False) as client,
+        pytest.raises(errors.ProtocolError, match=limit),
+    ):
+        client.get(endless_body)
+
+    async def fetch() -> None:
+        async with AsyncClient(timeout=60, trust_env=False) as client:
+            await client.get(endless_body)
+
+    with pytest.raises(errors.ProtocolError, match=limit):
+        asyncio.run(fetch())
 
 
 def test_fifty_megabyte_body_arrives_intact(

@@ -129,6 +129,7 @@ def myqtthub_publish_bodies(
 def myqtthub_decode_pull(body: bytes) -> list[dict[str, Any]]: ...
 
 # iDigi push codec and session (rust/core/src/idigi/)
+HTTP_MAX_RESPONSE_BODY: Final[int]
 IDIGI_DEFAULT_MAX_FRAME_SIZE: Final[int]
 IDIGI_DEFAULT_MAX_PAYLOAD_SIZE: Final[int]
 IDIGI_DEFAULT_MAX_INFLATED_PER_FEED: Final[int]

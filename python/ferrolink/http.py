@@ -31,6 +31,9 @@ RawResponse = tuple[int, str, list[tuple[str, str]], bytes, str]
 
 #: The longest chain of 307/308 redirects ``Client._send`` follows when asked to.
 MAX_REDIRECTS = 5
+#: The largest response body read (bytes); past it a request raises
+#: :class:`~ferrolink.errors.ProtocolError` rather than fill memory.
+MAX_RESPONSE_BODY: int = _core.HTTP_MAX_RESPONSE_BODY
 
 
 class Headers(Mapping[str, str]):

@@ -30,8 +30,8 @@ use tokio_rustls::TlsConnector;
 use crate::error::{Error, ErrorKind};
 use crate::tls::load_roots;
 use crate::transport::{
-    host_free, host_of, invalid_request, latin1, map_io, method_carries_body, ClientOptions,
-    ProxySetting, Response,
+    body_too_large, host_free, host_of, invalid_request, latin1, map_io, method_carries_body,
+    ClientOptions, ProxySetting, Response, MAX_RESPONSE_BODY,
 };
 
 /// One request, owned: it moves onto the runtime.
@@ -217,6 +217,10 @@ impl AsyncHttpClient {
             {
                 let frame = frame.map_err(|e| hyper_error(&e, host))?;
                 if let Ok(chunk) = frame.into_data() {
+                    if (data.len() + chunk.len()) as u64 > MAX_RESPONSE_BODY {
+                        let (kind, message) = body_too_large();
+                        return Err(Error::new(kind, message).with_host(host));
+                    }
                     data.extend_from_slice(&chunk);
                 }
             }

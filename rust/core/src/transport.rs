@@ -20,6 +20,19 @@ use crate::resolver::CachingResolver;
 use crate::reuse::{self, Tap, Wire};
 use crate::tls::load_roots;
 
+/// The largest response body a client reads (256 MiB): a server sending more, or sending
+/// without end, gets a protocol error instead of the process's memory. The largest replies
+/// of the services (HEXONET list pages, MyQttHub pulls) are tens of MB.
+pub const MAX_RESPONSE_BODY: u64 = 256 << 20;
+
+/// The error for a response body past [`MAX_RESPONSE_BODY`].
+pub(crate) fn body_too_large() -> (ErrorKind, String) {
+    (
+        ErrorKind::Protocol,
+        format!("response body larger than {MAX_RESPONSE_BODY} bytes"),
+    )
+}
+
 /// Where proxy settings come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ProxySetting {
@@ -213,7 +226,7 @@ impl HttpClient {
         let body = response
             .body_mut()
             .with_config()
-            .limit(u64::MAX)
+            .limit(MAX_RESPONSE_BODY)
             .read_to_vec()?;
         Ok(Response {
             status: status.as_u16(),
@@ -315,6 +328,7 @@ fn map_error(e: ureq::Error, host: &str) -> Error {
             format!("response header too large ({n} bytes, limit {max})"),
         ),
         ureq::Error::BodyStalled => (Protocol, "response body stalled".to_string()),
+        ureq::Error::BodyExceedsLimit(_) => body_too_large(),
         ureq::Error::BadUri(u) => (InvalidArgument, format!("invalid URL: {}", host_free(&u))),
         ureq::Error::Http(h) => (InvalidArgument, format!("invalid request: {h}")),
         ureq::Error::InvalidProxyUrl => (InvalidArgument, "invalid proxy URL".to_string()),

@@ -28,6 +28,8 @@ mod _core {
     // Transport
     #[pymodule_export]
     use crate::http::{_bench_request_loop, HttpClient};
+    #[pymodule_export]
+    const HTTP_MAX_RESPONSE_BODY: u64 = ferrolink_core::transport::MAX_RESPONSE_BODY;
 
     // Async transport
     #[pymodule_export]
