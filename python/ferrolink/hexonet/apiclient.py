@@ -460,6 +460,11 @@ class Connector(ClosesOnExit):
         with self._http_lock:
             self._http = None
 
+    def close(self) -> None:
+        """Drop the connection pool (ferrolink addition; the client stays usable: a new pool
+        opens on demand)."""
+        self._reset_transport()
+
     @staticmethod
     def _next_page_command(rr: Response) -> Optional[dict[str, Any]]:
         """The command for the page after ``rr`` (None after the last). Raises if it uses LAST."""
@@ -581,10 +586,6 @@ class APIClient(Connector):
             responses.append(page)
             page = self.requestNextResponsePage(page)
         return responses
-
-    def close(self) -> None:
-        """Close the pooled connections (ferrolink addition; the client stays usable)."""
-        self._reset_transport()
 
     login_extended = loginExtended
     request_next_response_page = requestNextResponsePage

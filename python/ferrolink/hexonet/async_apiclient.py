@@ -78,10 +78,6 @@ class AsyncAPIClient(Connector, AsyncClosesOnExit):
             page = await self.requestNextResponsePage(page)
         return responses
 
-    def close(self) -> None:
-        """Drop the connection pool (the client stays usable: a new pool opens on demand)."""
-        self._reset_transport()
-
     login_extended = loginExtended
     request_next_response_page = requestNextResponsePage
     request_all_response_pages = requestAllResponsePages
