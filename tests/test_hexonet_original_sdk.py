@@ -8,6 +8,7 @@ enough. The plain-HTTP port (as in the high-performance proxy setup) is tested t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -163,7 +164,9 @@ def test_parse_matches_the_original(text: str) -> None:
         return  # the original crashes on a top-level PROPERTY key before property lines
     if isinstance(expected.get("PROPERTY"), str):
         return  # ...or stores it as a string: the documented deviation
-    assert responseparser.parse(text) == expected
+    parsed = responseparser.parse(text)
+    assert parsed == expected
+    assert list(parsed) == list(expected)  # key order too (json.dumps, iteration)
 
 
 LINE = st.one_of(
@@ -186,9 +189,38 @@ def test_long_list_pages_parse_as_the_original(lines: list[str], eol: str) -> No
     one column's lines), ASCII or not."""
     text = eol.join(lines * (5000 // len(eol.join(lines)) + 1))
     expected = original_parser.parse(text)
-    assert responseparser.parse(text) == expected
+    parsed = responseparser.parse(text)
+    assert parsed == expected
+    assert list(parsed) == list(expected)
     if "CODE" in expected and "DESCRIPTION" in expected:
-        assert FerroResponse(text.encode()).getHash() == expected  # parsed from the bytes
+        from_bytes = FerroResponse(text.encode()).getHash()
+        assert from_bytes == expected
+        assert list(from_bytes) == list(expected)
+
+
+# Where the PROPERTY table falls among the top-level keys: first, between, last, absent; one
+# record (whose table the Response builds late) or several.
+LAYOUTS = [
+    "CODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[A][0]=1\r\nQUEUETIME=0\r\nRUNTIME=0.1\r\n",
+    "CODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[A][0]=1\r\nPROPERTY[A][1]=2\r\nRUNTIME=0.1\r\n",
+    "PROPERTY[A][0]=1\nCODE=200\nDESCRIPTION=ok\nCODE=201",
+    "CODE=200\nPROPERTY[A][0]=1\nDESCRIPTION=ok\nPROPERTY[B][0]=2\nCODE=201\nX=1",
+    "CODE=200\nDESCRIPTION=ok\nX=1\nPROPERTY[A][0]=1",
+    "CODE=200\nDESCRIPTION=ok\nX=1",
+]
+
+
+@pytest.mark.parametrize("raw", LAYOUTS)
+@pytest.mark.parametrize("records_first", [False, True])
+def test_hash_keys_in_the_original_order(raw: str, records_first: bool) -> None:
+    """``getHash()`` iterates (and ``json.dumps`` writes) its keys as the original's do:
+    ``PROPERTY`` where the first property line was, from bytes and from a str alike."""
+    expected = json.dumps(OriginalResponse(raw).getHash())
+    for text in (raw, raw.encode()):
+        ours = FerroResponse(text)
+        if records_first:
+            ours.getRecords()
+        assert json.dumps(ours.getHash()) == expected, text
 
 
 @settings(max_examples=200, deadline=None)

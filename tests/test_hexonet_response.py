@@ -207,7 +207,8 @@ def test_one_record_body_same_as_text(records_first: bool) -> None:
     if records_first:
         assert r.getRecords()[0].getDataByKey("AMOUNT") == "1000.00"
     assert _view(r) == expected
-    assert list(r.getHash()) == ["CODE", "DESCRIPTION", "QUEUETIME", "RUNTIME", "PROPERTY"]
+    # The original's order: PROPERTY where the first property line was.
+    assert list(r.getHash()) == ["CODE", "DESCRIPTION", "PROPERTY", "QUEUETIME", "RUNTIME"]
 
 
 def test_one_record_body_record_and_hash_independent() -> None:

@@ -74,8 +74,8 @@ class ResponseTemplate:
     _body: bytes = b""
     # The record dicts, once built (see Response).
     _rows: Optional[list[dict[str, str]]] = None
-    # A one-record response's record as the parser gave it, while ``_hash`` still lacks the
-    # ``PROPERTY`` table built from it on first need (see ``_full_hash``).
+    # A one-record response's record as the parser gave it, while ``_hash`` holds ``None`` at
+    # the place of the ``PROPERTY`` table built from it on first need (see ``_full_hash``).
     _pending_row: Optional[dict[str, str]] = None
 
     def __init__(self, response: RawResponse = "") -> None:
@@ -114,7 +114,8 @@ class ResponseTemplate:
         self._pending_row = row
 
     def _full_hash(self) -> dict[str, Any]:
-        """``_hash`` with its ``PROPERTY`` table, built now from the pending one-record row."""
+        """``_hash`` with its ``PROPERTY`` table, built now from the pending one-record row
+        (it replaces the ``None`` the parser left, so the key keeps its place)."""
         row = self._pending_row
         if row is not None:
             self._pending_row = None

@@ -81,7 +81,10 @@ typedef struct FlHexonetValue {
 // - `columns`: the property names, upper-cased and without whitespace, in order of first
 //   appearance;
 // - `values`: every property value in order of appearance, tagged with its column (the `[i]`
-//   in the text is ignored: a column's values are its values in order).
+//   in the text is ignored: a column's values are its values in order);
+// - `property_at`: how many `top` entries precede the first property line (`top_len` when
+//   there is none): a map that keeps insertion order gets the property table there, as the
+//   original's hash does.
 //
 // Lines that are not `KEY = VALUE` are skipped; a top-level key `PROPERTY` is ignored.
 typedef struct FlHexonetResponse {
@@ -91,6 +94,7 @@ typedef struct FlHexonetResponse {
   size_t columns_len;
   const struct FlHexonetValue *values;
   size_t values_len;
+  size_t property_at;
 } FlHexonetResponse;
 
 // The connection fields of a request; a NULL `data` (or an empty value) leaves it out.

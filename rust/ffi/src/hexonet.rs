@@ -32,7 +32,10 @@ pub struct FlHexonetValue {
 /// - `columns`: the property names, upper-cased and without whitespace, in order of first
 ///   appearance;
 /// - `values`: every property value in order of appearance, tagged with its column (the `[i]`
-///   in the text is ignored: a column's values are its values in order).
+///   in the text is ignored: a column's values are its values in order);
+/// - `property_at`: how many `top` entries precede the first property line (`top_len` when
+///   there is none): a map that keeps insertion order gets the property table there, as the
+///   original's hash does.
 ///
 /// Lines that are not `KEY = VALUE` are skipped; a top-level key `PROPERTY` is ignored.
 #[repr(C)]
@@ -44,6 +47,7 @@ pub struct FlHexonetResponse {
     pub columns_len: usize,
     pub values: *const FlHexonetValue,
     pub values_len: usize,
+    pub property_at: usize,
 }
 
 /// The response and everything its views point into. `view` comes first, so a pointer to
@@ -73,8 +77,9 @@ fn keep_bytes(s: Cow<'_, [u8]>, keep: &mut Vec<Box<[u8]>>) -> FlSlice {
 
 fn parse_owned(text: Box<[u8]>) -> Box<OwnedResponse> {
     let mut keys = Vec::new();
-    let (top, columns, values) = {
+    let (top, columns, values, property_at) = {
         let parsed = hexonet::parse_text::<[u8]>(&text);
+        let property_at = parsed.property_at;
         let top: Vec<FlHexonetEntry> = parsed
             .top
             .into_iter()
@@ -96,7 +101,7 @@ fn parse_owned(text: Box<[u8]>) -> Box<OwnedResponse> {
                 value: FlSlice::of(value),
             })
             .collect();
-        (top, columns, values)
+        (top, columns, values, property_at)
     };
     // Moving the boxes and vectors below moves no heap data: every view stays valid.
     Box::new(OwnedResponse {
@@ -107,6 +112,7 @@ fn parse_owned(text: Box<[u8]>) -> Box<OwnedResponse> {
             columns_len: columns.len(),
             values: values.as_ptr(),
             values_len: values.len(),
+            property_at,
         },
         _text: text,
         _keys: keys,
@@ -284,7 +290,8 @@ mod tests {
         let top = unsafe { std::slice::from_raw_parts(resp.top, resp.top_len) };
         assert_eq!(text(top[0].key), "CODE");
         assert_eq!(text(top[0].value), "200");
-        // SAFETY: as above.
+        assert_eq!(resp.property_at, 2); // after CODE and DESCRIPTION
+                                         // SAFETY: as above.
         let columns = unsafe { std::slice::from_raw_parts(resp.columns, resp.columns_len) };
         assert_eq!(
             columns.iter().map(|c| text(*c)).collect::<Vec<_>>(),

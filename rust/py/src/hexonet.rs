@@ -87,19 +87,18 @@ pub fn hexonet_parse<'py>(
 }
 
 /// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `(hash,
-/// None)`, or for a response with exactly one record `(hash, row)` where `hash` has no
-/// `PROPERTY` table yet: the caller builds it from `row` if ever asked (status responses are
-/// mostly read as their one record, and a table of one-value lists is most of their objects).
-/// `None` when the bytes are not UTF-8 (the caller then decodes them as latin-1).
+/// None)`, or for a response with exactly one record `(hash, row)` where `hash` holds `None`
+/// for its `PROPERTY` table: the caller builds the table from `row` if ever asked (status
+/// responses are mostly read as their one record, and a table of one-value lists is most of
+/// their objects). `None` when the bytes are not UTF-8 (the caller then decodes them as
+/// latin-1).
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body)
-            .ok()
-            .map(|text| (text, hexonet::parse(text)))
+        std::str::from_utf8(body).ok().map(hexonet::parse)
     });
     parsed
-        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(py, text)))
+        .map(|parsed| to_hash(py, &parsed, true, &Values::Each))
         .transpose()
 }
 
@@ -122,7 +121,7 @@ pub fn hexonet_parse_response<'py>(
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);
     }
-    to_hash(py, &parsed, true, &Values::of(py, text)).map(Some)
+    to_hash(py, &parsed, true, &Values::Each).map(Some)
 }
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
@@ -166,8 +165,9 @@ impl PyText for [u8] {
     }
 }
 
-/// The hash; with `one_row`, a response with exactly one record gives that record instead of
-/// the `PROPERTY` table (see `hexonet_parse_body`).
+/// The hash, its keys in the original's order (`PROPERTY` where the first property line
+/// was). With `one_row`, a response with exactly one record gives that record instead of the
+/// `PROPERTY` table, which stays `None` at its place (see `hexonet_parse_body`).
 fn to_hash<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
@@ -175,41 +175,59 @@ fn to_hash<'py, T: PyText + ?Sized>(
     values: &Values<'py>,
 ) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
-    for (key, value) in &parsed.top {
+    let (before, after) = parsed.top.split_at(parsed.property_at);
+    for (key, value) in before {
         hash.set_item(key.key(py)?, values.make(py, *value)?)?;
     }
-    if parsed.columns.is_empty() {
-        return Ok((hash, None));
-    }
-    // Every column has at least one value, so as many values as columns means one each.
-    if one_row && parsed.values.len() == parsed.columns.len() {
-        let row = PyDict::new(py);
-        for &(column, value) in &parsed.values {
-            if let Some(name) = parsed.columns.get(column) {
-                row.set_item(name.key(py)?, values.make(py, value)?)?;
+    let mut row = None;
+    if !parsed.columns.is_empty() {
+        // Every column has at least one value, so as many values as columns means one each.
+        let table = if one_row && parsed.values.len() == parsed.columns.len() {
+            let record = PyDict::new(py);
+            for &(column, value) in &parsed.values {
+                if let Some(name) = parsed.columns.get(column) {
+                    record.set_item(name.key(py)?, values.make(py, value)?)?;
+                }
             }
-        }
-        return Ok((hash, Some(row)));
+            row = Some(record);
+            py.None().into_bound(py)
+        } else {
+            property_table(py, parsed, values)?.into_any()
+        };
+        hash.set_item(intern!(py, "PROPERTY"), table)?;
     }
-    // Each column's values first, then each list made at its final size in one call (no
-    // appends growing it).
+    for (key, value) in after {
+        hash.set_item(key.key(py)?, values.make(py, *value)?)?;
+    }
+    Ok((hash, row))
+}
+
+/// `{NAME: [values]}`: each column's values first, then each list made at its final size in
+/// one call (no appends growing it).
+fn property_table<'py, T: PyText + ?Sized>(
+    py: Python<'py>,
+    parsed: &hexonet::Parsed<'_, T>,
+    values: &Values<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
     let mut columns: Vec<Vec<Bound<'py, PyString>>> = vec![Vec::new(); parsed.columns.len()];
     for &(column, value) in &parsed.values {
         if let Some(list) = columns.get_mut(column) {
             list.push(values.make(py, value)?);
         }
     }
-    let properties = PyDict::new(py);
+    let table = PyDict::new(py);
     for (name, list) in parsed.columns.iter().zip(columns) {
-        properties.set_item(name.key(py)?, PyList::new(py, list)?)?;
+        table.set_item(name.key(py)?, PyList::new(py, list)?)?;
     }
-    hash.set_item(intern!(py, "PROPERTY"), properties)?;
-    Ok((hash, None))
+    Ok(table)
 }
 
-/// How the value `str` objects of one parsed text are made. From a long ASCII text each value
-/// is cut out of one `str` of the whole text: a cut of a `str` whose kind is known copies the
-/// characters, where a `str` from UTF-8 bytes must check them again, value by value.
+/// How the value `str` objects of one parsed text are made: each from its bytes, or, for a
+/// long ASCII text the caller passed as a `str`, cut out of that `str` (a cut of a `str` whose
+/// kind is known copies the characters, where a `str` from UTF-8 bytes must check them
+/// again). Bytes are not first made into one `str` of the whole text: that allocation, the
+/// size of the body, costs page faults on every parse once other work has run in between
+/// (75 per 320 KB list page), more than the checks it saves.
 enum Values<'py> {
     Each,
     Cut {
@@ -218,19 +236,10 @@ enum Values<'py> {
     },
 }
 
-/// Texts shorter than this make each value on its own (the copy of the whole text would cost
-/// more than the checks it saves).
+/// Texts shorter than this make each value on its own (the cuts gain less than their set-up).
 const CUT_THRESHOLD: usize = 4096;
 
 impl<'py> Values<'py> {
-    /// For values cut from `text`; `Each` unless it is long and ASCII.
-    fn of(py: Python<'py>, text: &str) -> Values<'py> {
-        if text.len() < CUT_THRESHOLD {
-            return Values::Each;
-        }
-        Values::cut_from(PyString::new(py, text), text)
-    }
-
     /// For values cut from `text`, whose `str` is `whole`; `Each` unless it is long and ASCII.
     fn cut_from(whole: Bound<'py, PyString>, text: &str) -> Values<'py> {
         if text.len() < CUT_THRESHOLD {

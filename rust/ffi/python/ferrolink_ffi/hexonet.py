@@ -36,7 +36,8 @@ def parse(raw: str) -> dict[str, Any]:
     try:
         result: dict[str, Any] = {}
         top = response.top
-        for i in range(response.top_len):
+        # The keys in the original's order: PROPERTY where the first property line was.
+        for i in range(response.property_at):
             result[_text(top[i].key)] = _text(top[i].value)
         if response.columns_len:
             names = [_text(response.columns[i]) for i in range(response.columns_len)]
@@ -45,6 +46,8 @@ def parse(raw: str) -> dict[str, Any]:
             for i in range(response.values_len):
                 columns[values[i].column].append(_text(values[i].value))
             result["PROPERTY"] = dict(zip(names, columns))
+        for i in range(response.property_at, response.top_len):
+            result[_text(top[i].key)] = _text(top[i].value)
         return result
     finally:
         lib.fl_hexonet_response_free(response)
