@@ -198,6 +198,20 @@ def test_long_list_pages_parse_as_the_original(lines: list[str], eol: str) -> No
         assert list(from_bytes) == list(expected)
 
 
+@pytest.mark.parametrize("odd_line", [0, 700, 1500, 2999])
+def test_long_body_with_one_non_ascii_line_parses_as_the_original(odd_line: int) -> None:
+    """A body of several 32 KB pieces (long ASCII bodies have their values cut from a str per
+    piece) with one non-ASCII value in one of them: every value as the original reads it."""
+    lines = ["[RESPONSE]", "CODE = 200", "DESCRIPTION = ok"]
+    lines += [f"PROPERTY[DOMAIN][{i}] = domain-{i:05d}.example   " for i in range(3000)]
+    lines[3 + odd_line] = f"PROPERTY[DOMAIN][{odd_line}] = dömäin-\u20ac.example"
+    text = "\r\n".join([*lines, "RUNTIME = 0.1", "EOF", ""])
+    assert len(text) > 4 * 32 * 1024
+    expected = original_parser.parse(text)
+    assert FerroResponse(text.encode()).getHash() == expected
+    assert FerroResponse(text).getHash() == expected
+
+
 # Where the PROPERTY table falls among the top-level keys: first, between, last, absent; one
 # record (whose table the Response builds late) or several.
 LAYOUTS = [

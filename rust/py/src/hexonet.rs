@@ -1,6 +1,6 @@
 //! Bindings for the HEXONET codec in `ferrolink_core::hexonet`: type conversion only.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use ferrolink_core::hexonet::{self, Connection};
 use pyo3::intern;
@@ -95,10 +95,12 @@ pub fn hexonet_parse<'py>(
 #[pyfunction]
 pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<HashAndRow<'py>>> {
     let parsed = detach_if_long(py, body.len(), || {
-        std::str::from_utf8(body).ok().map(hexonet::parse)
+        std::str::from_utf8(body)
+            .ok()
+            .map(|text| (text, hexonet::parse(text)))
     });
     parsed
-        .map(|parsed| to_hash(py, &parsed, true, &Values::Each))
+        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(py, text)))
         .transpose()
 }
 
@@ -121,7 +123,7 @@ pub fn hexonet_parse_response<'py>(
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);
     }
-    to_hash(py, &parsed, true, &Values::Each).map(Some)
+    to_hash(py, &parsed, true, &Values::of(py, text)).map(Some)
 }
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
@@ -222,36 +224,68 @@ fn property_table<'py, T: PyText + ?Sized>(
     Ok(table)
 }
 
-/// How the value `str` objects of one parsed text are made: each from its bytes, or, for a
-/// long ASCII text the caller passed as a `str`, cut out of that `str` (a cut of a `str` whose
-/// kind is known copies the characters, where a `str` from UTF-8 bytes must check them
-/// again). Bytes are not first made into one `str` of the whole text: that allocation, the
-/// size of the body, costs page faults on every parse once other work has run in between
-/// (75 per 320 KB list page), more than the checks it saves.
+/// How the value `str` objects of one parsed text are made. A long ASCII text's values are
+/// cut out of `str`s of its pieces: a cut of a `str` whose kind is known copies the
+/// characters, where a `str` from UTF-8 bytes must check them again, value by value. The
+/// pieces are some 32 KB (whole lines): one `str` of a whole list page, the size of the body,
+/// cost page faults on every parse once other work had run in between (75 per 320 KB page).
 enum Values<'py> {
     Each,
     Cut {
-        whole: Bound<'py, PyString>,
-        start: usize,
+        /// The address of the text's first byte.
+        base: usize,
+        /// Each piece's offset in the text and its `str` (`None`: not ASCII, make each value).
+        pieces: Vec<(usize, Option<Bound<'py, PyString>>)>,
+        /// The piece of the previous value: values are mostly asked for in text order.
+        last: Cell<usize>,
     },
 }
 
 /// Texts shorter than this make each value on its own (the cuts gain less than their set-up).
 const CUT_THRESHOLD: usize = 4096;
 
+/// The size of a piece: small enough for the allocator's reused memory.
+const PIECE: usize = 32 * 1024;
+
 impl<'py> Values<'py> {
-    /// For values cut from `text`, whose `str` is `whole`; `Each` unless it is long and ASCII.
+    /// For a text given as bytes: its values cut from `str`s of its pieces when it is long.
+    fn of(py: Python<'py>, text: &str) -> Values<'py> {
+        if text.len() < CUT_THRESHOLD {
+            return Values::Each;
+        }
+        let mut pieces = Vec::with_capacity(text.len() / PIECE + 1);
+        let mut start = 0;
+        while start < text.len() {
+            // A piece ends after a `\n`, so no value (never holding one) spans two pieces.
+            let end = match text
+                .as_bytes()
+                .get(start + PIECE..)
+                .and_then(|r| r.iter().position(|&b| b == b'\n'))
+            {
+                Some(at) => start + PIECE + at + 1,
+                None => text.len(),
+            };
+            let piece = text.get(start..end).unwrap_or_default();
+            pieces.push((start, ascii_str(PyString::new(py, piece), piece)));
+            start = end;
+        }
+        Values::Cut {
+            base: text.as_ptr() as usize,
+            pieces,
+            last: Cell::new(0),
+        }
+    }
+
+    /// For a text the caller passed as the `str` `whole`: its values cut from it when it is
+    /// long and ASCII.
     fn cut_from(whole: Bound<'py, PyString>, text: &str) -> Values<'py> {
         if text.len() < CUT_THRESHOLD {
             return Values::Each;
         }
-        // As many characters as bytes: ASCII (Python checked every byte making the `str`).
-        match whole.len() {
-            Ok(chars) if chars == text.len() => Values::Cut {
-                whole,
-                start: text.as_ptr() as usize,
-            },
-            _ => Values::Each,
+        Values::Cut {
+            base: text.as_ptr() as usize,
+            pieces: vec![(0, ascii_str(whole, text))],
+            last: Cell::new(0),
         }
     }
 
@@ -260,15 +294,35 @@ impl<'py> Values<'py> {
         py: Python<'py>,
         value: &T,
     ) -> PyResult<Bound<'py, PyString>> {
-        match self {
-            Values::Cut { whole, start } => {
-                // ASCII: byte offsets are character offsets.
-                let from = (value.as_bytes().as_ptr() as usize).wrapping_sub(*start);
-                let to = from + value.as_bytes().len();
-                substring(whole, from, to)
-            }
-            Values::Each => value.value(py),
+        let Values::Cut { base, pieces, last } = self else {
+            return value.value(py);
+        };
+        let at = (value.as_bytes().as_ptr() as usize).wrapping_sub(*base);
+        let starts = |i: usize| pieces.get(i).map(|&(start, _)| start);
+        let mut piece = last.get();
+        if !(starts(piece).is_some_and(|s| s <= at) && starts(piece + 1).is_none_or(|s| at < s)) {
+            piece = pieces
+                .partition_point(|&(start, _)| start <= at)
+                .saturating_sub(1);
+            last.set(piece);
         }
+        match pieces.get(piece) {
+            // ASCII: byte offsets are character offsets.
+            Some((start, Some(whole))) => {
+                let from = at - start;
+                substring(whole, from, from + value.as_bytes().len())
+            }
+            _ => value.value(py),
+        }
+    }
+}
+
+/// `whole`, the `str` of `text`, when it is ASCII: as many characters as bytes (Python checked
+/// every byte making the `str`).
+fn ascii_str<'py>(whole: Bound<'py, PyString>, text: &str) -> Option<Bound<'py, PyString>> {
+    match whole.len() {
+        Ok(chars) if chars == text.len() => Some(whole),
+        _ => None,
     }
 }
 

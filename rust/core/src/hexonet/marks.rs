@@ -27,18 +27,18 @@ impl<'a> Marks<'a> {
     }
 
     /// The first `\n` at or after `from`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn newline(&mut self, from: usize) -> Option<usize> {
         self.next(from, false)
     }
 
     /// The first `=` or `\n` at or after `from`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn equals_or_newline(&mut self, from: usize) -> Option<usize> {
         self.next(from, true)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, from: usize, equals: bool) -> Option<usize> {
         let mut block = from - from % BLOCK;
         let mut below = from % BLOCK; // bits of the block before `from`
@@ -61,6 +61,7 @@ impl<'a> Marks<'a> {
         None
     }
 
+    #[inline(never)]
     fn load(&mut self, block: usize) {
         let rest = self.bytes.get(block..).unwrap_or_default();
         let (newlines, equals) = match rest.first_chunk::<BLOCK>() {
