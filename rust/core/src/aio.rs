@@ -4,12 +4,17 @@
 //! Same options, trust store, proxy rules and error kinds/messages as [`crate::transport`].
 //! A connection goes back to the pool only after its response body was read to the end; a
 //! request that is dropped half-way (cancelled, timed out) drops its connection with it, so a
-//! half-used connection is never reused.
+//! half-used connection is never reused. A request that meets a close racing it on a reused
+//! connection is sent again on a fresh one by the sync transport's rule (see `crate::reuse`):
+//! when it was never written, or when its method is idempotent and no response byte arrived.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,13 +26,14 @@ use hyper::{Method, Uri};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 
 use crate::error::{Error, ErrorKind};
+use crate::reuse::idempotent;
 use crate::tls::load_roots;
 use crate::transport::{
     body_too_large, host_free, host_of, invalid_request, latin1, map_io, method_carries_body,
@@ -65,6 +71,13 @@ pub fn runtime() -> Result<&'static Runtime, Error> {
 
 type Sender = SendRequest<Full<Bytes>>;
 
+/// A pooled connection: hyper's handle, and whether response bytes arrived since the flag was
+/// last cleared (set by its stream, [`Noted`]).
+struct Conn {
+    sender: Sender,
+    received: Arc<AtomicBool>,
+}
+
 /// A connection idle this long may have been closed by the server unseen (see `checkout`);
 /// one back in the pool for less is reused at once.
 const SETTLED: Duration = Duration::from_millis(2);
@@ -83,7 +96,7 @@ struct Inner {
     proxy: Option<ureq::Proxy>,
     options: ClientOptions,
     user_agent: HeaderValue,
-    idle: Mutex<HashMap<PoolKey, Vec<(Sender, Instant)>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<(Conn, Instant)>>>,
 }
 
 /// A pooled async HTTP/1.1 client. Cloning shares the pool.
@@ -100,6 +113,57 @@ impl std::fmt::Debug for AsyncHttpClient {
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// A connection's plaintext stream, noting when bytes arrive from the server.
+struct Noted {
+    io: Box<dyn Io>,
+    received: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Noted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.received.store(true, Ordering::Relaxed);
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Noted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
 
 impl AsyncHttpClient {
     /// `max_connections` bounds the requests in flight, hence the connections open at once;
@@ -191,22 +255,43 @@ impl AsyncHttpClient {
         );
         let mut request = hyper::Request::from_parts(parts, body);
         let read_timeout = self.inner.options.read_timeout;
+        let idempotent = idempotent(request.method().as_str());
+        let mut fresh = false;
         loop {
-            let (mut sender, reused) = self.checkout(&key, host).await?;
+            let (conn, reused) = self.checkout(&key, host, fresh).await?;
+            let Conn {
+                mut sender,
+                received,
+            } = conn;
+            received.store(false, Ordering::Relaxed);
+            // hyper consumes the request: a copy while it may still have to go out again.
+            let resend = (reused && idempotent && !fresh).then(|| copy_of(&request));
             let sent = within(read_timeout, "per read", host, async {
                 Ok(sender.try_send_request(request).await)
             })
             .await?;
             let response = match sent {
                 Ok(response) => response,
-                Err(mut e) => match e.take_message() {
-                    // Never written: a pooled connection the server had closed. Retry fresh.
-                    Some(unsent) if reused => {
+                Err(mut e) => {
+                    // Never written: a pooled connection the server had closed. Retry.
+                    if let Some(unsent) = e.take_message().filter(|_| reused) {
                         request = unsent;
                         continue;
                     }
-                    _ => return Err(hyper_error(&e.into_error(), host)),
-                },
+                    let error = hyper_error(&e.into_error(), host);
+                    // Written as the server closed the idle connection, no response byte
+                    // back: an idempotent request goes out once more, on a new connection.
+                    let cut = matches!(error.kind, ErrorKind::Connect | ErrorKind::Protocol)
+                        && !received.load(Ordering::Relaxed);
+                    match resend.filter(|_| cut) {
+                        Some(copy) => {
+                            request = copy;
+                            fresh = true;
+                            continue;
+                        }
+                        None => return Err(error),
+                    }
+                }
             };
             let (head, mut incoming) = response.into_parts();
             let mut data = Vec::new();
@@ -224,7 +309,7 @@ impl AsyncHttpClient {
                     data.extend_from_slice(&chunk);
                 }
             }
-            self.checkin(key, sender);
+            self.checkin(key, Conn { sender, received });
             let headers = head
                 .headers
                 .iter()
@@ -239,43 +324,50 @@ impl AsyncHttpClient {
         }
     }
 
-    /// An idle pooled connection that is still usable, or a new one.
-    async fn checkout(&self, key: &PoolKey, host: &str) -> Result<(Sender, bool), Error> {
-        while let Some((mut sender, since)) = self.pop_idle(key) {
+    /// An idle pooled connection that is still usable, or a new one (always, when `fresh`);
+    /// and whether it was pooled.
+    async fn checkout(
+        &self,
+        key: &PoolKey,
+        host: &str,
+        fresh: bool,
+    ) -> Result<(Conn, bool), Error> {
+        while let Some((mut conn, since)) = self.pop_idle(key).filter(|_| !fresh) {
             if since.elapsed() >= SETTLED {
                 // Let the runtime poll its I/O driver first: a close the server sent while
                 // the connection sat idle is then seen by its connection task, and the
                 // connection is skipped instead of failing this request after it was written.
                 tokio::task::yield_now().await;
             }
+            let sender = &mut conn.sender;
             if sender.is_ready() || (!sender.is_closed() && sender.ready().await.is_ok()) {
-                return Ok((sender, true));
+                return Ok((conn, true));
             }
         }
         let connect_timeout = self.inner.options.connect_timeout;
-        let sender = within(connect_timeout, "connect", host, self.connect(key, host)).await?;
-        Ok((sender, false))
+        let conn = within(connect_timeout, "connect", host, self.connect(key, host)).await?;
+        Ok((conn, false))
     }
 
-    fn pop_idle(&self, key: &PoolKey) -> Option<(Sender, Instant)> {
+    fn pop_idle(&self, key: &PoolKey) -> Option<(Conn, Instant)> {
         let mut idle = self.inner.idle.lock().ok()?;
         idle.get_mut(key).and_then(Vec::pop)
     }
 
-    fn checkin(&self, key: PoolKey, sender: Sender) {
-        if sender.is_closed() {
+    fn checkin(&self, key: PoolKey, conn: Conn) {
+        if conn.sender.is_closed() {
             return;
         }
         let max = self.inner.options.max_idle_per_host;
         if let Ok(mut idle) = self.inner.idle.lock() {
-            let senders = idle.entry(key).or_default();
-            if senders.len() < max {
-                senders.push((sender, Instant::now()));
+            let conns = idle.entry(key).or_default();
+            if conns.len() < max {
+                conns.push((conn, Instant::now()));
             }
         }
     }
 
-    async fn connect(&self, key: &PoolKey, host: &str) -> Result<Sender, Error> {
+    async fn connect(&self, key: &PoolKey, host: &str) -> Result<Conn, Error> {
         let proxy = self.inner.proxy.as_ref().filter(|p| !proxy_skips(p, key));
         let tcp = match proxy {
             Some(proxy) => tunnel(proxy, key, host).await?,
@@ -294,12 +386,27 @@ impl AsyncHttpClient {
         } else {
             Box::new(tcp)
         };
-        let (sender, connection) = http1::handshake(TokioIo::new(io))
+        let received = Arc::new(AtomicBool::new(false));
+        let noted = Noted {
+            io,
+            received: Arc::clone(&received),
+        };
+        let (sender, connection) = http1::handshake(TokioIo::new(noted))
             .await
             .map_err(|e| hyper_error(&e, host))?;
         tokio::spawn(connection);
-        Ok(sender)
+        Ok(Conn { sender, received })
     }
+}
+
+/// A copy of `request` (its body is shared, not copied).
+fn copy_of(request: &hyper::Request<Full<Bytes>>) -> hyper::Request<Full<Bytes>> {
+    let mut copy = hyper::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 fn pool_key(uri: &Uri, host: &str) -> Result<PoolKey, Error> {
@@ -562,6 +669,48 @@ mod tests {
         let err = rt.block_on(client.send(request(&url))).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Protocol, "{err}");
         server.join().unwrap();
+    }
+
+    /// Two requests by `method` to a server whose first connection hangs up on the second
+    /// request after sending `partial`: the second outcome and the requests the server read.
+    fn cut_second_request(
+        method: &str,
+        partial: &'static [u8],
+    ) -> (Result<Response, Error>, usize) {
+        let (addr, seen) = crate::reuse::racing_server(partial);
+        let client = client();
+        let rt = runtime().unwrap();
+        let mut req = request(&format!("http://{addr}/"));
+        req.method = method.into();
+        assert_eq!(rt.block_on(client.send(req.clone())).unwrap().status, 200);
+        let second = rt.block_on(client.send(req));
+        std::thread::sleep(Duration::from_millis(50));
+        (second, seen.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[test]
+    fn idempotent_request_cut_on_a_reused_connection_is_resent_once() {
+        let (second, seen) = cut_second_request("PUT", b"");
+        assert_eq!(second.unwrap().body, b"ok");
+        assert_eq!(seen, 3);
+    }
+
+    #[test]
+    fn post_cut_on_a_reused_connection_is_never_resent() {
+        let (second, seen) = cut_second_request("POST", b"");
+        let err = second.unwrap_err();
+        assert!(
+            matches!(err.kind, ErrorKind::Protocol | ErrorKind::Connect),
+            "{err}"
+        );
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn request_cut_after_response_bytes_is_not_resent() {
+        let (second, seen) = cut_second_request("GET", b"HTTP/1.1 200");
+        assert_eq!(second.unwrap_err().kind, ErrorKind::Protocol);
+        assert_eq!(seen, 2);
     }
 
     #[test]

@@ -125,6 +125,45 @@ impl Transport for Tapped {
     }
 }
 
+/// A server that answers the first request on a connection, then reads the second one and
+/// closes after sending `partial` (empty: not a byte), as a keep-alive close racing the
+/// request; every later connection is answered normally. Returns its address and the count
+/// of requests read. For the sync and async transports' tests alike.
+#[cfg(test)]
+pub(crate) fn racing_server(
+    partial: &'static [u8],
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate().take(2) {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let answers = if i == 0 { 1 } else { 2 };
+            for _ in 0..=answers {
+                if s.read(&mut buf).unwrap_or(0) == 0 {
+                    break;
+                }
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                if i == 0 && n == 1 {
+                    let _ = s.write_all(partial);
+                    break; // hang up on the second request
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        }
+    });
+    (addr, seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

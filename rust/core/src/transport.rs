@@ -359,6 +359,7 @@ pub(crate) fn map_io(io: &io::Error) -> (ErrorKind, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reuse::racing_server;
     use std::io::{Read, Write};
     use std::net::TcpListener;
 
@@ -455,35 +456,6 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::InvalidArgument);
     }
 
-    /// A server that answers the first request on a connection, then reads the second one
-    /// and closes without answering (a keep-alive close racing the request); every later
-    /// connection is answered normally. Returns its address and the count of requests read.
-    fn racing_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for (i, stream) in listener.incoming().enumerate().take(2) {
-                let mut s = stream.unwrap();
-                let mut buf = [0u8; 4096];
-                let answers = if i == 0 { 1 } else { 2 };
-                for _ in 0..=answers {
-                    if s.read(&mut buf).unwrap_or(0) == 0 {
-                        break;
-                    }
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    if i == 0 && n == 1 {
-                        break; // read the second request, then hang up without a byte
-                    }
-                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                }
-            }
-        });
-        (addr, seen)
-    }
-
     fn send(client: &HttpClient, method: &str, url: &str) -> Result<Response, Error> {
         client.send(&Request {
             method,
@@ -496,7 +468,7 @@ mod tests {
 
     #[test]
     fn idempotent_request_cut_on_a_reused_connection_is_resent_once() {
-        let (addr, seen) = racing_server();
+        let (addr, seen) = racing_server(b"");
         let client = HttpClient::new(&ClientOptions {
             proxy: ProxySetting::None,
             ..Default::default()
@@ -510,7 +482,7 @@ mod tests {
 
     #[test]
     fn post_cut_on_a_reused_connection_is_never_resent() {
-        let (addr, seen) = racing_server();
+        let (addr, seen) = racing_server(b"");
         let client = HttpClient::new(&ClientOptions {
             proxy: ProxySetting::None,
             ..Default::default()
