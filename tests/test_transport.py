@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,6 +181,43 @@ def test_a_body_without_end_is_a_protocol_error_not_all_memory(endless_body: str
 
     with pytest.raises(errors.ProtocolError, match=limit):
         asyncio.run(fetch())
+
+
+@pytest.mark.parametrize("limit", [99_999, 100_000])
+def test_max_response_body_is_a_client_option(
+    echo_sandbox: ferrolink.sandbox.Sandbox, limit: int
+) -> None:
+    """A 100,000-byte body with the limit one byte short, then exactly at the limit: refused
+    or read, by the sync and the async client alike, and the client goes on working."""
+    url = echo_sandbox.url("echo", "https") + "/bytes/100000"
+    small = echo_sandbox.url("echo", "https") + "/bytes/10"
+    refused = f"larger than {limit} bytes"
+
+    with Client(ca_file=echo_sandbox.ca_file, max_response_body=limit) as client:
+        if limit < 100_000:
+            with pytest.raises(errors.ProtocolError, match=refused):
+                client.get(url)
+        else:
+            assert client.get(url).body == pattern_bytes(100_000)
+        assert client.get(small).body == pattern_bytes(10)
+
+    async def main() -> None:
+        async with AsyncClient(ca_file=echo_sandbox.ca_file, max_response_body=limit) as client:
+            if limit < 100_000:
+                with pytest.raises(errors.ProtocolError, match=refused):
+                    await client.get(url)
+            else:
+                assert (await client.get(url)).body == pattern_bytes(100_000)
+            assert (await client.get(small)).body == pattern_bytes(10)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**64, "1", 1.5, True, None])
+def test_max_response_body_must_be_a_positive_byte_count(bad: Any) -> None:
+    for make in (Client, AsyncClient):
+        with pytest.raises(errors.InvalidArgumentError, match="max_response_body"):
+            make(trust_env=False, max_response_body=bad)
 
 
 def test_fifty_megabyte_body_arrives_intact(

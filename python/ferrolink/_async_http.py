@@ -19,10 +19,12 @@ from .closing import AsyncClosesOnExit
 from .errors import InvalidArgumentError
 from .http import (
     _REDIRECTS,
+    MAX_RESPONSE_BODY,
     Body,
     HeaderInput,
     RawResponse,
     Response,
+    _byte_count,
     _log_reply,
     _prepare,
     _redirect_target,
@@ -77,6 +79,7 @@ class AsyncClient(AsyncClosesOnExit):
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
+        max_response_body: int = MAX_RESPONSE_BODY,
         max_connections: int = 100,
     ) -> None:
         if not verify:
@@ -95,6 +98,7 @@ class AsyncClient(AsyncClosesOnExit):
             trust_env=trust_env,
             user_agent=user_agent,
             max_idle_per_host=max_idle_per_host,
+            max_response_body=_byte_count("max_response_body", max_response_body),
             max_connections=max_connections,
         )
         self._loop: Optional[asyncio.AbstractEventLoop] = None

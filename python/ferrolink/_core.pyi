@@ -25,6 +25,7 @@ class HttpClient:
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
+        max_response_body: int = ...,
     ) -> HttpClient: ...
     def request(
         self,
@@ -64,6 +65,7 @@ class AsyncHttpClient:
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
+        max_response_body: int = ...,
         max_connections: int = 100,
     ) -> AsyncHttpClient: ...
     def request(

@@ -31,7 +31,8 @@ RawResponse = tuple[int, str, list[tuple[str, str]], bytes, str]
 
 #: The longest chain of 307/308 redirects ``Client._send`` follows when asked to.
 MAX_REDIRECTS = 5
-#: The largest response body read (bytes); past it a request raises
+#: The largest response body a client reads by default (bytes, 256 MiB; a client's
+#: ``max_response_body`` sets its own); past it a request raises
 #: :class:`~ferrolink.errors.ProtocolError` rather than fill memory.
 MAX_RESPONSE_BODY: int = _core.HTTP_MAX_RESPONSE_BODY
 
@@ -119,6 +120,14 @@ class Response:
         return f"<Response [{self.status}] {redact_url(self.url)} {len(self.body)} bytes>"
 
 
+def _byte_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be a number of bytes, got {value!r}")
+    if not 0 < value < 2**64:
+        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
+    return value
+
+
 def _seconds(name: str, value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
@@ -138,7 +147,8 @@ class Client(ClosesOnExit):
     turns certificate and host-name checks off and logs a warning. ``proxy`` is an
     ``http://host:port`` URL (https targets are tunnelled with CONNECT); without one the
     standard ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` variables apply unless
-    ``trust_env=False``.
+    ``trust_env=False``. A response body longer than ``max_response_body`` bytes (default
+    :data:`MAX_RESPONSE_BODY`, 256 MiB) raises :class:`~ferrolink.errors.ProtocolError`.
     """
 
     def __init__(
@@ -153,6 +163,7 @@ class Client(ClosesOnExit):
         trust_env: bool = True,
         user_agent: Optional[str] = None,
         max_idle_per_host: int = 32,
+        max_response_body: int = MAX_RESPONSE_BODY,
     ) -> None:
         if not verify:
             log.warning("TLS certificate verification is disabled for this client")
@@ -168,6 +179,7 @@ class Client(ClosesOnExit):
             trust_env=trust_env,
             user_agent=user_agent,
             max_idle_per_host=max_idle_per_host,
+            max_response_body=_byte_count("max_response_body", max_response_body),
         )
 
     def _send(

@@ -37,7 +37,7 @@ use crate::reuse::idempotent;
 use crate::tls::load_roots;
 use crate::transport::{
     body_too_large, host_free, host_of, invalid_request, latin1, map_io, method_carries_body,
-    ClientOptions, ProxySetting, Response, MAX_RESPONSE_BODY,
+    ClientOptions, ProxySetting, Response,
 };
 
 /// One request, owned: it moves onto the runtime.
@@ -302,8 +302,9 @@ impl AsyncHttpClient {
             {
                 let frame = frame.map_err(|e| hyper_error(&e, host))?;
                 if let Ok(chunk) = frame.into_data() {
-                    if (data.len() + chunk.len()) as u64 > MAX_RESPONSE_BODY {
-                        let (kind, message) = body_too_large();
+                    let limit = self.inner.options.max_response_body;
+                    if (data.len() + chunk.len()) as u64 > limit {
+                        let (kind, message) = body_too_large(limit);
                         return Err(Error::new(kind, message).with_host(host));
                     }
                     data.extend_from_slice(&chunk);

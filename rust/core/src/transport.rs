@@ -20,16 +20,17 @@ use crate::resolver::CachingResolver;
 use crate::reuse::{self, Tap, Wire};
 use crate::tls::load_roots;
 
-/// The largest response body a client reads (256 MiB): a server sending more, or sending
-/// without end, gets a protocol error instead of the process's memory. The largest replies
-/// of the services (HEXONET list pages, MyQttHub pulls) are tens of MB.
+/// The largest response body a client reads by default (256 MiB; `max_response_body` sets
+/// another): a server sending more, or sending without end, gets a protocol error instead of
+/// the process's memory. The largest replies of the services (HEXONET list pages, MyQttHub
+/// pulls) are tens of MB.
 pub const MAX_RESPONSE_BODY: u64 = 256 << 20;
 
-/// The error for a response body past [`MAX_RESPONSE_BODY`].
-pub(crate) fn body_too_large() -> (ErrorKind, String) {
+/// The error for a response body past `limit` bytes.
+pub(crate) fn body_too_large(limit: u64) -> (ErrorKind, String) {
     (
         ErrorKind::Protocol,
-        format!("response body larger than {MAX_RESPONSE_BODY} bytes"),
+        format!("response body larger than {limit} bytes"),
     )
 }
 
@@ -60,6 +61,8 @@ pub struct ClientOptions {
     pub proxy: ProxySetting,
     pub user_agent: String,
     pub max_idle_per_host: usize,
+    /// The largest response body read; a longer one is a protocol error.
+    pub max_response_body: u64,
 }
 
 impl Default for ClientOptions {
@@ -73,6 +76,7 @@ impl Default for ClientOptions {
             proxy: ProxySetting::FromEnv,
             user_agent: concat!("ferrolink/", env!("CARGO_PKG_VERSION")).to_string(),
             max_idle_per_host: 32,
+            max_response_body: MAX_RESPONSE_BODY,
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct Response {
 #[derive(Clone)]
 pub struct HttpClient {
     agent: Agent,
+    max_response_body: u64,
 }
 
 impl fmt::Debug for HttpClient {
@@ -141,7 +146,10 @@ impl HttpClient {
             .max_idle_connections(options.max_idle_per_host.saturating_mul(8))
             .build();
         let agent = Agent::with_parts(config, Tap::default(), CachingResolver::default());
-        Ok(HttpClient { agent })
+        Ok(HttpClient {
+            agent,
+            max_response_body: options.max_response_body,
+        })
     }
 
     /// Send one request and read the whole response body.
@@ -226,7 +234,7 @@ impl HttpClient {
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_RESPONSE_BODY)
+            .limit(self.max_response_body)
             .read_to_vec()?;
         Ok(Response {
             status: status.as_u16(),
@@ -328,7 +336,7 @@ fn map_error(e: ureq::Error, host: &str) -> Error {
             format!("response header too large ({n} bytes, limit {max})"),
         ),
         ureq::Error::BodyStalled => (Protocol, "response body stalled".to_string()),
-        ureq::Error::BodyExceedsLimit(_) => body_too_large(),
+        ureq::Error::BodyExceedsLimit(limit) => body_too_large(limit),
         ureq::Error::BadUri(u) => (InvalidArgument, format!("invalid URL: {}", host_free(&u))),
         ureq::Error::Http(h) => (InvalidArgument, format!("invalid request: {h}")),
         ureq::Error::InvalidProxyUrl => (InvalidArgument, "invalid proxy URL".to_string()),

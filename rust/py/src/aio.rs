@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ferrolink_core::aio::{self, AsyncHttpClient as CoreClient, OwnedRequest};
 use ferrolink_core::error::Error;
-use ferrolink_core::transport::Response;
+use ferrolink_core::transport::{Response, MAX_RESPONSE_BODY};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -188,7 +188,8 @@ impl AsyncHttpClient {
     #[new]
     #[pyo3(signature = (*, connect_timeout=None, read_timeout=None, total_timeout=None,
                         ca_file=None, verify=true, proxy=None, trust_env=true,
-                        user_agent=None, max_idle_per_host=32, max_connections=100))]
+                        user_agent=None, max_idle_per_host=32,
+                        max_response_body=MAX_RESPONSE_BODY, max_connections=100))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -201,6 +202,7 @@ impl AsyncHttpClient {
         trust_env: bool,
         user_agent: Option<String>,
         max_idle_per_host: usize,
+        max_response_body: u64,
         max_connections: usize,
     ) -> PyResult<Self> {
         let options = OptionsArgs {
@@ -213,6 +215,7 @@ impl AsyncHttpClient {
             trust_env,
             user_agent,
             max_idle_per_host,
+            max_response_body,
         }
         .into_options()?;
         // Loading the system trust store reads files: do it without the GIL.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ferrolink_core::error::Error;
-use ferrolink_core::transport::{ClientOptions, HttpClient as CoreClient, ProxySetting, Request};
+use ferrolink_core::transport::{
+    ClientOptions, HttpClient as CoreClient, ProxySetting, Request, MAX_RESPONSE_BODY,
+};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
@@ -33,6 +35,7 @@ pub struct OptionsArgs {
     pub trust_env: bool,
     pub user_agent: Option<String>,
     pub max_idle_per_host: usize,
+    pub max_response_body: u64,
 }
 
 impl OptionsArgs {
@@ -52,6 +55,7 @@ impl OptionsArgs {
                 .user_agent
                 .unwrap_or_else(|| ClientOptions::default().user_agent),
             max_idle_per_host: self.max_idle_per_host,
+            max_response_body: self.max_response_body,
         })
     }
 }
@@ -69,7 +73,8 @@ impl HttpClient {
     #[new]
     #[pyo3(signature = (*, connect_timeout=None, read_timeout=None, total_timeout=None,
                         ca_file=None, verify=true, proxy=None, trust_env=true,
-                        user_agent=None, max_idle_per_host=32))]
+                        user_agent=None, max_idle_per_host=32,
+                        max_response_body=MAX_RESPONSE_BODY))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -82,6 +87,7 @@ impl HttpClient {
         trust_env: bool,
         user_agent: Option<String>,
         max_idle_per_host: usize,
+        max_response_body: u64,
     ) -> PyResult<Self> {
         let options = OptionsArgs {
             connect_timeout,
@@ -93,6 +99,7 @@ impl HttpClient {
             trust_env,
             user_agent,
             max_idle_per_host,
+            max_response_body,
         }
         .into_options()?;
         // Loading the system trust store reads files: do it without the GIL.
