@@ -2,9 +2,8 @@
 //!
 //! Both follow `hexonet.apiconnector` 4.0.2 to the byte (docs/protocols/hexonet.md):
 //!
-//! - [`parse`] scans the response once, 64 bytes at a time ([`marks`]), borrowing every key and
-//!   value from the input (only keys that need upper-casing are copied). Nothing here can
-//!   panic on any input.
+//! - [`parse`] scans the response once with `memchr`, borrowing every key and value from the
+//!   input (only keys that need upper-casing are copied). Nothing here can panic on any input.
 //! - [`post_data`] writes the `s_*` connection fields and the `s_command` block, percent-encoded
 //!   exactly like Python's `urllib.parse.quote` with its default `safe="/"`.
 
@@ -13,11 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use memchr::{memchr, memmem};
-
-use marks::{has_prefix, Marks};
-
-mod marks;
+use memchr::{memchr, memchr2, memmem};
 
 /// The text a response is parsed from: `str`, or the bytes of a Python `str` that holds lone
 /// surrogates (which no Rust `str` can; see the `[u8]` impl). The grammar only cuts at ASCII
@@ -175,39 +170,26 @@ pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
     };
     // Built only for responses with many columns (see `column_of`).
     let mut index: Option<HashMap<Cow<'_, T>, usize>> = None;
-    let mut marks = Marks::new(bytes);
+    let mut start = 0;
     // The previous property line's `PROPERTY[NAME]` prefix as written, and its column: list
     // pages give each column as one run of lines, so most lines only need that prefix
-    // compared and their value cut out (the prefix holds no `=` and ends the key's name).
+    // compared and their value cut out.
     let mut last: Option<(&[u8], usize)> = None;
-    let mut start = 0;
     loop {
-        let line = bytes.get(start..).unwrap_or_default();
-        let run = last.filter(|(prefix, _)| has_prefix(line, prefix));
-        let stop = marks.equals_or_newline(run.map_or(start, |(prefix, _)| start + prefix.len()));
-        let newline = match stop {
-            Some(at) if bytes[at] == b'=' => marks.newline(at + 1),
-            other => other,
-        };
-        // `\r\n` or `\n` ends a line; a lone `\r` elsewhere (the text's end) stays in it.
-        let end = match newline {
-            Some(nl) if nl > start && bytes[nl - 1] == b'\r' => nl - 1,
-            Some(nl) => nl,
-            None => bytes.len(),
-        };
-        // A line without `=` has no value. The `=` always lies before the line's end.
-        if let Some(equals) = stop.filter(|&at| bytes[at] == b'=') {
-            match run {
-                Some((_, column)) => {
-                    if let Some(value) = text.cut(trimmed(bytes, equals + 1, end)) {
-                        parsed.values.push((column, value));
-                    }
+        let run = last
+            .and_then(|(prefix, column)| run_line(text, start, prefix, column, &mut parsed.values));
+        let next = match run {
+            Some(next) => next,
+            None => {
+                let (end, next) = line_end(bytes, start, start);
+                if let Some(line) = text.cut(start..end) {
+                    parse_line(line, &mut parsed, &mut index, &mut last);
                 }
-                None => parse_line(text, start, equals, end, &mut parsed, &mut index, &mut last),
+                next
             }
-        }
-        match newline {
-            Some(nl) => start = nl + 1,
+        };
+        match next {
+            Some(n) => start = n,
             None => break,
         }
     }
@@ -215,26 +197,135 @@ pub fn parse_text<T: Text + ?Sized>(text: &T) -> Parsed<'_, T> {
     parsed
 }
 
-/// A line that is not in the current run: `KEY = VALUE` per the original's regex
-/// `^([^=]*[^\t= ])[\t ]*=[\t ]*(.*)$` (the value's trailing spaces and tabs removed too),
-/// where the line spans `start..end` of `text` and its first `=` is at `equals`.
-fn parse_line<'a, T: Text + ?Sized>(
+/// The end of the line starting at `start` (`\r\n` or `\n`, not included; a lone `\r`
+/// elsewhere stays in the text) and where the next line starts, searching from `from`.
+#[inline]
+fn line_end(bytes: &[u8], start: usize, from: usize) -> (usize, Option<usize>) {
+    match find(bytes, from, b'\n') {
+        Some(nl) if nl > start && bytes[nl - 1] == b'\r' => (nl - 1, Some(nl + 1)),
+        Some(nl) => (nl, Some(nl + 1)),
+        None => (bytes.len(), None),
+    }
+}
+
+/// `hay.starts_with(prefix)` for a prefix of a few words, compared a word at a time in
+/// registers (a `memcmp` call costs more than the comparison on every run line).
+#[inline]
+fn has_prefix(hay: &[u8], prefix: &[u8]) -> bool {
+    let n = prefix.len();
+    if hay.len() < n {
+        return false;
+    }
+    if n < 8 {
+        return hay[..n] == *prefix;
+    }
+    let mut at = 0;
+    while at + 8 <= n {
+        if word(&hay[at..at + 8]) != word(&prefix[at..at + 8]) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last bytes as one word overlapping the previous one.
+    word(&hay[n - 8..n]) == word(&prefix[n - 8..n])
+}
+
+/// Eight bytes as one word (`chunk` is eight bytes long).
+#[inline]
+fn word(chunk: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes)
+}
+
+/// The first `needle` at or after `from` (see [`find_with`]).
+#[inline]
+fn find(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    find_with(
+        bytes,
+        from,
+        |word| flags(word, needle),
+        |rest| memchr(needle, rest),
+    )
+}
+
+/// The first `a` or `b` at or after `from` (see [`find_with`]).
+#[inline]
+fn find_either(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    let both = |word| flags(word, a) | flags(word, b);
+    find_with(bytes, from, both, |rest| memchr2(a, b, rest))
+}
+
+/// The first byte at or after `from` that `flag` marks. Response lines are short: their first
+/// bytes are searched eight at a time in a plain register, where memchr's vector set-up would
+/// cost more than the search; `far` (memchr) takes over for a longer line.
+#[inline]
+fn find_with(
+    bytes: &[u8],
+    from: usize,
+    flag: impl Fn(u64) -> u64,
+    far: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    const SHORT: usize = 96;
+    let mut at = from;
+    while at < from + SHORT {
+        let Some(Ok(chunk)) = bytes.get(at..at + 8).map(<[u8; 8]>::try_from) else {
+            break;
+        };
+        let marked = flag(u64::from_le_bytes(chunk));
+        if marked != 0 {
+            return Some(at + (marked.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    far(bytes.get(at..)?).map(|i| at + i)
+}
+
+/// The high bit of every byte of `word` (little-endian) that equals `needle`, exact up to
+/// the first one: a flag above a real match may be false, never below it, so the lowest
+/// flag is the first match (and the lowest of two needles' flags, the first of either).
+#[inline]
+fn flags(word: u64, needle: u8) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let x = word ^ u64::from_ne_bytes([needle; 8]);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// A line in a run of one column's lines (list pages give each column as one run), when the
+/// line at `start` begins with that column's `PROPERTY[NAME]` prefix as written: its value
+/// (if it has an `=`) is added to `values`, and the result is where the next line starts.
+/// The same result as the general path, since the prefix holds no `=` and ends the key's
+/// name; only the value is searched for.
+#[inline]
+fn run_line<'a, T: Text + ?Sized>(
     text: &'a T,
     start: usize,
-    equals: usize,
-    end: usize,
+    prefix: &[u8],
+    column: usize,
+    values: &mut Vec<(usize, &'a T)>,
+) -> Option<Option<usize>> {
+    let bytes = text.as_bytes();
+    if !has_prefix(bytes.get(start..)?, prefix) {
+        return None;
+    }
+    // The `=`, or the line's end when it has none.
+    let eq = find_either(bytes, start + prefix.len(), b'=', b'\n').unwrap_or(bytes.len());
+    let (end, next) = line_end(bytes, start, eq);
+    if eq < end && bytes[eq] == b'=' {
+        if let Some(value) = text.cut(trimmed(bytes, eq + 1, end)) {
+            values.push((column, value));
+        }
+    }
+    Some(next)
+}
+
+fn parse_line<'a, T: Text + ?Sized>(
+    line: &'a T,
     parsed: &mut Parsed<'a, T>,
     index: &mut Option<HashMap<Cow<'a, T>, usize>>,
     last: &mut Option<(&'a [u8], usize)>,
 ) {
-    let bytes = text.as_bytes();
-    let Some(key_end) = bytes[start..equals].iter().rposition(|&b| !is_blank(b)) else {
-        return; // no key: the regex needs a character other than `=`, space or tab
-    };
-    let (Some(key), Some(value)) = (
-        text.cut(start..start + key_end + 1),
-        text.cut(trimmed(bytes, equals + 1, end)),
-    ) else {
+    let bytes = line.as_bytes();
+    let Some((key, value)) = split_line(line) else {
         return;
     };
     match property_name(key) {
@@ -243,10 +334,8 @@ fn parse_line<'a, T: Text + ?Sized>(
                 parsed.property_at = parsed.top.len();
             }
             let column = column_of(&mut parsed.columns, index, raw_name);
-            let prefix_len = PROPERTY_PREFIX.len() + raw_name.as_bytes().len() + 1;
-            *last = key
-                .as_bytes()
-                .get(..prefix_len)
+            *last = bytes
+                .get(..PROPERTY_PREFIX.len() + raw_name.as_bytes().len() + 1)
                 .map(|prefix| (prefix, column));
             parsed.values.push((column, value));
         }
@@ -296,6 +385,24 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// `KEY = VALUE` per the original's regex `^([^=]*[^\t= ])[\t ]*=[\t ]*(.*)$`, with the
+/// value's trailing spaces and tabs removed.
+fn split_line<T: Text + ?Sized>(line: &T) -> Option<(&T, &T)> {
+    let bytes = line.as_bytes();
+    let eq = find(bytes, 0, b'=')?;
+    let key_end = bytes[..eq]
+        .iter()
+        .rposition(|&b| !is_blank(b))
+        .map(|i| i + 1)?;
+    Some((line.cut(0..key_end)?, value_from(line, eq + 1)?))
+}
+
+/// The value of a line from `start` (just after its `=`): spaces and tabs trimmed.
+fn value_from<T: Text + ?Sized>(line: &T, start: usize) -> Option<&T> {
+    // All cut points sit next to ASCII bytes, so they are char boundaries.
+    line.cut(trimmed(line.as_bytes(), start, line.as_bytes().len()))
+}
+
 /// `start..end` without the spaces and tabs at either end.
 #[inline]
 fn trimmed(bytes: &[u8], mut start: usize, mut end: usize) -> std::ops::Range<usize> {
@@ -316,7 +423,7 @@ fn property_name<T: Text + ?Sized>(key: &T) -> Option<&T> {
     if bytes.len() < n || !bytes[..n].eq_ignore_ascii_case(PROPERTY_PREFIX) {
         return None;
     }
-    let close = memchr(b']', &bytes[n..])?;
+    let close = find(bytes, n, b']')? - n;
     key.cut(n..n + close)
 }
 
@@ -508,6 +615,61 @@ pub fn post_data(connection: &Connection<'_>, block: &str, secured: bool) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_either_gives_the_first_of_two() {
+        for len in 1..120 {
+            for at in 0..len {
+                let mut line = vec![b'x'; len];
+                line[at] = b'=';
+                if at + 1 < len {
+                    line[at + 1] = b'\n';
+                }
+                assert_eq!(find_either(&line, 0, b'=', b'\n'), Some(at), "{len} {at}");
+                line[at] = b'\n';
+                assert_eq!(find_either(&line, 0, b'=', b'\n'), Some(at), "{len} {at}");
+                assert_eq!(find_either(&line, at + 2, b'=', b'\n'), None, "{len} {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn has_prefix_is_starts_with() {
+        let hay = b"PROPERTY[DOMAIN][12] = x";
+        for len in 0..=hay.len() {
+            let prefix = &hay[..len];
+            assert!(has_prefix(hay, prefix));
+            assert!(!has_prefix(&hay[..len.saturating_sub(1)], prefix) || len == 0);
+            for at in 0..len {
+                let mut other = prefix.to_vec();
+                other[at] ^= 0x20;
+                assert!(!has_prefix(hay, &other), "{len} {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn find_gives_the_first_needle() {
+        let text = b"a\nb\n";
+        assert_eq!(find(text, 0, b'\n'), Some(1));
+        assert_eq!(find(text, 2, b'\n'), Some(3));
+        assert_eq!(find(text, 4, b'\n'), None);
+        assert_eq!(find(text, 9, b'\n'), None);
+        for needle in [b'\n', b'=', b']', 0, 0xff] {
+            for len in 0..200 {
+                for at in 0..len {
+                    let mut line = vec![b'x'; len];
+                    line[at] = needle;
+                    // The byte a borrow would flag falsely, just after the needle.
+                    if at + 1 < len {
+                        line[at + 1] = needle ^ 0x01;
+                    }
+                    assert_eq!(find(&line, 0, needle), Some(at), "{needle} {len} {at}");
+                    assert_eq!(find(&line, at + 1, needle), None, "{needle} {len} {at}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn idn_keys_match_the_original_regex() {

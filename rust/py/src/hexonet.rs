@@ -1,6 +1,6 @@
 //! Bindings for the HEXONET codec in `ferrolink_core::hexonet`: type conversion only.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use ferrolink_core::hexonet::{self, Connection};
 use pyo3::intern;
@@ -100,7 +100,7 @@ pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<
             .map(|text| (text, hexonet::parse(text)))
     });
     parsed
-        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(py, text)))
+        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(text)))
         .transpose()
 }
 
@@ -123,7 +123,7 @@ pub fn hexonet_parse_response<'py>(
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);
     }
-    to_hash(py, &parsed, true, &Values::of(py, text)).map(Some)
+    to_hash(py, &parsed, true, &Values::of(text)).map(Some)
 }
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
@@ -174,7 +174,7 @@ fn to_hash<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
     one_row: bool,
-    values: &Values<'py>,
+    values: &Values<'py, '_>,
 ) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
     let (before, after) = parsed.top.split_at(parsed.property_at);
@@ -209,7 +209,7 @@ fn to_hash<'py, T: PyText + ?Sized>(
 fn property_table<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
-    values: &Values<'py>,
+    values: &Values<'py, '_>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut columns: Vec<Vec<Bound<'py, PyString>>> = vec![Vec::new(); parsed.columns.len()];
     for &(column, value) in &parsed.values {
@@ -225,67 +225,84 @@ fn property_table<'py, T: PyText + ?Sized>(
 }
 
 /// How the value `str` objects of one parsed text are made. A long ASCII text's values are
-/// cut out of `str`s of its pieces: a cut of a `str` whose kind is known copies the
-/// characters, where a `str` from UTF-8 bytes must check them again, value by value. The
-/// pieces are some 32 KB (whole lines): one `str` of a whole list page, the size of the body,
-/// cost page faults on every parse once other work had run in between (75 per 320 KB page).
-enum Values<'py> {
+/// cut out of the `str` of the piece of text that holds them: a cut of a `str` whose kind is
+/// known copies the characters, where a `str` from UTF-8 bytes must check them again, value
+/// by value. Values come in text order, so one piece of some 32 KB at a time is enough; the
+/// next replaces it, in the memory it freed. (One `str` of a whole list page, the size of the
+/// body, cost page faults on every parse once other work had run in between: 75 per 320 KB.)
+enum Values<'py, 'a> {
     Each,
     Cut {
-        /// The address of the text's first byte.
-        base: usize,
-        /// Each piece's offset in the text and its `str` (`None`: not ASCII, make each value).
-        pieces: Vec<(usize, Option<Bound<'py, PyString>>)>,
-        /// The piece of the previous value: values are mostly asked for in text order.
-        last: Cell<usize>,
+        text: &'a str,
+        piece: RefCell<Piece<'py>>,
     },
+}
+
+/// The bytes `start..end` of a text and their `str` (`None`: not ASCII, make each value).
+struct Piece<'py> {
+    start: usize,
+    end: usize,
+    text: Option<Bound<'py, PyString>>,
 }
 
 /// Texts shorter than this make each value on its own (the cuts gain less than their set-up).
 const CUT_THRESHOLD: usize = 4096;
 
-/// The size of a piece: small enough for the allocator's reused memory.
+/// The size of a piece: a block the allocator hands back for the next one.
 const PIECE: usize = 32 * 1024;
 
-impl<'py> Values<'py> {
+impl<'py> Piece<'py> {
+    /// The piece of `text` from `start` (where a value starts) to just after the first `\n`
+    /// at least [`PIECE`] bytes on: a value (never holding a `\n`) starting in it ends in it.
+    fn at(py: Python<'py>, text: &str, start: usize) -> Piece<'py> {
+        let bytes = text.as_bytes();
+        let end = match bytes
+            .get(start + PIECE..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        {
+            Some(at) => start + PIECE + at + 1,
+            None => text.len(),
+        };
+        let text = text
+            .get(start..end)
+            .and_then(|piece| ascii_str(PyString::new(py, piece), piece));
+        Piece { start, end, text }
+    }
+}
+
+impl<'py, 'a> Values<'py, 'a> {
     /// For a text given as bytes: its values cut from `str`s of its pieces when it is long.
-    fn of(py: Python<'py>, text: &str) -> Values<'py> {
+    fn of(text: &'a str) -> Values<'py, 'a> {
         if text.len() < CUT_THRESHOLD {
             return Values::Each;
         }
-        let mut pieces = Vec::with_capacity(text.len() / PIECE + 1);
-        let mut start = 0;
-        while start < text.len() {
-            // A piece ends after a `\n`, so no value (never holding one) spans two pieces.
-            let end = match text
-                .as_bytes()
-                .get(start + PIECE..)
-                .and_then(|r| r.iter().position(|&b| b == b'\n'))
-            {
-                Some(at) => start + PIECE + at + 1,
-                None => text.len(),
-            };
-            let piece = text.get(start..end).unwrap_or_default();
-            pieces.push((start, ascii_str(PyString::new(py, piece), piece)));
-            start = end;
-        }
+        let none = Piece {
+            start: 0,
+            end: 0,
+            text: None,
+        };
         Values::Cut {
-            base: text.as_ptr() as usize,
-            pieces,
-            last: Cell::new(0),
+            text,
+            piece: RefCell::new(none),
         }
     }
 
     /// For a text the caller passed as the `str` `whole`: its values cut from it when it is
     /// long and ASCII.
-    fn cut_from(whole: Bound<'py, PyString>, text: &str) -> Values<'py> {
+    fn cut_from(whole: Bound<'py, PyString>, text: &'a str) -> Values<'py, 'a> {
         if text.len() < CUT_THRESHOLD {
             return Values::Each;
         }
-        Values::Cut {
-            base: text.as_ptr() as usize,
-            pieces: vec![(0, ascii_str(whole, text))],
-            last: Cell::new(0),
+        match ascii_str(whole, text) {
+            Some(whole) => Values::Cut {
+                text,
+                piece: RefCell::new(Piece {
+                    start: 0,
+                    end: text.len(),
+                    text: Some(whole),
+                }),
+            },
+            None => Values::Each,
         }
     }
 
@@ -294,25 +311,23 @@ impl<'py> Values<'py> {
         py: Python<'py>,
         value: &T,
     ) -> PyResult<Bound<'py, PyString>> {
-        let Values::Cut { base, pieces, last } = self else {
+        let Values::Cut { text, piece } = self else {
             return value.value(py);
         };
-        let at = (value.as_bytes().as_ptr() as usize).wrapping_sub(*base);
-        let starts = |i: usize| pieces.get(i).map(|&(start, _)| start);
-        let mut piece = last.get();
-        if !(starts(piece).is_some_and(|s| s <= at) && starts(piece + 1).is_none_or(|s| at < s)) {
-            piece = pieces
-                .partition_point(|&(start, _)| start <= at)
-                .saturating_sub(1);
-            last.set(piece);
+        let at = (value.as_bytes().as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let Ok(mut piece) = piece.try_borrow_mut() else {
+            return value.value(py);
+        };
+        if !(piece.start <= at && at < piece.end) {
+            *piece = Piece::at(py, text, at);
         }
-        match pieces.get(piece) {
+        match &piece.text {
             // ASCII: byte offsets are character offsets.
-            Some((start, Some(whole))) => {
-                let from = at - start;
+            Some(whole) => {
+                let from = at - piece.start;
                 substring(whole, from, from + value.as_bytes().len())
             }
-            _ => value.value(py),
+            None => value.value(py),
         }
     }
 }
