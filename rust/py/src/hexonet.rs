@@ -77,13 +77,13 @@ pub fn hexonet_parse<'py>(
     if let Ok(utf8) = text.extract::<PyBackedStr>() {
         let parsed = detach_if_long(py, utf8.len(), || hexonet::parse(&utf8));
         // The caller's `str` is the whole text already: values are cut from it, not a copy.
-        let values = Values::cut_from(text.clone(), &utf8);
-        return Ok(to_hash(py, &parsed, false, &values)?.0);
+        let mut values = Values::cut_from(text.clone(), &utf8);
+        return Ok(to_hash(py, &parsed, false, &mut values)?.0);
     }
     let encoded = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
     let bytes = encoded.cast_into::<PyBytes>()?;
     let parsed = hexonet::parse_text::<[u8]>(bytes.as_bytes());
-    Ok(to_hash(py, &parsed, false, &Values::Each)?.0)
+    Ok(to_hash(py, &parsed, false, &mut Values::Each)?.0)
 }
 
 /// `hexonet_parse` of an HTTP body, read in place (no decoded copy of the text): `(hash,
@@ -100,7 +100,7 @@ pub fn hexonet_parse_body<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Option<
             .map(|text| (text, hexonet::parse(text)))
     });
     parsed
-        .map(|(text, parsed)| to_hash(py, &parsed, true, &Values::of(text)))
+        .map(|(text, parsed)| to_hash(py, &parsed, true, &mut Values::of(text)))
         .transpose()
 }
 
@@ -123,7 +123,7 @@ pub fn hexonet_parse_response<'py>(
     if !has("CODE") || !has("DESCRIPTION") {
         return Ok(None);
     }
-    to_hash(py, &parsed, true, &Values::of(text)).map(Some)
+    to_hash(py, &parsed, true, &mut Values::of(text)).map(Some)
 }
 
 type HashAndRow<'py> = (Bound<'py, PyDict>, Option<Bound<'py, PyDict>>);
@@ -174,7 +174,7 @@ fn to_hash<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
     one_row: bool,
-    values: &Values<'py, '_>,
+    values: &mut Values<'py, '_>,
 ) -> PyResult<HashAndRow<'py>> {
     let hash = PyDict::new(py);
     let (before, after) = parsed.top.split_at(parsed.property_at);
@@ -209,7 +209,7 @@ fn to_hash<'py, T: PyText + ?Sized>(
 fn property_table<'py, T: PyText + ?Sized>(
     py: Python<'py>,
     parsed: &hexonet::Parsed<'_, T>,
-    values: &Values<'py, '_>,
+    values: &mut Values<'py, '_>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut columns: Vec<Vec<Bound<'py, PyString>>> = vec![Vec::new(); parsed.columns.len()];
     for &(column, value) in &parsed.values {
@@ -232,10 +232,7 @@ fn property_table<'py, T: PyText + ?Sized>(
 /// body, cost page faults on every parse once other work had run in between: 75 per 320 KB.)
 enum Values<'py, 'a> {
     Each,
-    Cut {
-        text: &'a str,
-        piece: RefCell<Piece<'py>>,
-    },
+    Cut { text: &'a str, piece: Piece<'py> },
 }
 
 /// The bytes `start..end` of a text and their `str` (`None`: not ASCII, make each value).
@@ -281,10 +278,7 @@ impl<'py, 'a> Values<'py, 'a> {
             end: 0,
             text: None,
         };
-        Values::Cut {
-            text,
-            piece: RefCell::new(none),
-        }
+        Values::Cut { text, piece: none }
     }
 
     /// For a text the caller passed as the `str` `whole`: its values cut from it when it is
@@ -296,18 +290,18 @@ impl<'py, 'a> Values<'py, 'a> {
         match ascii_str(whole, text) {
             Some(whole) => Values::Cut {
                 text,
-                piece: RefCell::new(Piece {
+                piece: Piece {
                     start: 0,
                     end: text.len(),
                     text: Some(whole),
-                }),
+                },
             },
             None => Values::Each,
         }
     }
 
     fn make<T: PyText + ?Sized>(
-        &self,
+        &mut self,
         py: Python<'py>,
         value: &T,
     ) -> PyResult<Bound<'py, PyString>> {
@@ -315,9 +309,6 @@ impl<'py, 'a> Values<'py, 'a> {
             return value.value(py);
         };
         let at = (value.as_bytes().as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-        let Ok(mut piece) = piece.try_borrow_mut() else {
-            return value.value(py);
-        };
         if !(piece.start <= at && at < piece.end) {
             *piece = Piece::at(py, text, at);
         }
