@@ -124,7 +124,7 @@ def _byte_count(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentError(f"{name} must be a number of bytes, got {value!r}")
     if not 0 < value < 2**64:
-        raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be from 1 to 2**64 - 1 bytes, got {value!r}")
     return value
 
 
