@@ -5,8 +5,9 @@
 //! A connection goes back to the pool only after its response body was read to the end; a
 //! request that is dropped half-way (cancelled, timed out) drops its connection with it, so a
 //! half-used connection is never reused. A request that meets a close racing it on a reused
-//! connection is sent again on a fresh one by the sync transport's rule (see `crate::reuse`):
-//! when it was never written, or when its method is idempotent and no response byte arrived.
+//! connection is sent once more on a fresh one by the sync transport's rule
+//! (`reuse::Wire::may_resend`): no response byte arrived, and it was never written or its method
+//! is idempotent.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,7 +34,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 
 use crate::error::{Error, ErrorKind};
-use crate::reuse::idempotent;
+use crate::reuse::{idempotent, Wire};
 use crate::tls::load_roots;
 use crate::transport::{
     body_too_large, host_free, host_of, invalid_request, latin1, map_io, method_carries_body,
@@ -264,8 +265,8 @@ impl AsyncHttpClient {
                 received,
             } = conn;
             received.store(false, Ordering::Relaxed);
-            // hyper consumes the request: a copy while it may still have to go out again.
-            let resend = (reused && idempotent && !fresh).then(|| copy_of(&request));
+            // hyper consumes a request it writes: a copy while it may have to go out again.
+            let resend = (reused && idempotent).then(|| copy_of(&request));
             let sent = within(read_timeout, "per read", host, async {
                 Ok(sender.try_send_request(request).await)
             })
@@ -273,19 +274,20 @@ impl AsyncHttpClient {
             let response = match sent {
                 Ok(response) => response,
                 Err(mut e) => {
-                    // Never written: a pooled connection the server had closed. Retry.
-                    if let Some(unsent) = e.take_message().filter(|_| reused) {
-                        request = unsent;
-                        continue;
-                    }
+                    // hyper hands back a request it never wrote.
+                    let unsent = e.take_message();
+                    let wire = Wire {
+                        connected: !reused,
+                        sent: unsent.is_none(),
+                        received: received.load(Ordering::Relaxed),
+                    };
                     let error = hyper_error(&e.into_error(), host);
-                    // Written as the server closed the idle connection, no response byte
-                    // back: an idempotent request goes out once more, on a new connection.
-                    let cut = matches!(error.kind, ErrorKind::Connect | ErrorKind::Protocol)
-                        && !received.load(Ordering::Relaxed);
-                    match resend.filter(|_| cut) {
-                        Some(copy) => {
-                            request = copy;
+                    // The sync transport's rule: once more, on a new connection, when safe.
+                    let safe = matches!(error.kind, ErrorKind::Connect | ErrorKind::Protocol)
+                        && wire.may_resend(idempotent);
+                    match unsent.or(resend).filter(|_| safe) {
+                        Some(again) => {
+                            request = again;
                             fresh = true;
                             continue;
                         }
